@@ -1,0 +1,1 @@
+"""CrowdPlay's benchmarks (``just bench``): figures and ratios against same-run baselines."""

@@ -1,0 +1,7 @@
+"""``python -m crowdplay`` runs the ``crowdplay`` command."""
+
+import sys
+
+from crowdplay.cli import main
+
+sys.exit(main())

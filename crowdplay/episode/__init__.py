@@ -1,0 +1,58 @@
+"""The episode log (format ``crowdplay.episode/1``): value types, JSON and compact forms, digest.
+
+Example:
+    >>> from crowdplay import episode
+    >>> log = episode.loads(open("log.json").read())  # doctest: +SKIP
+    >>> episode.decode(episode.encode(log)) == log  # doctest: +SKIP
+    True
+"""
+
+from crowdplay.episode.canonical import dumps, from_dict, loads, read, to_dict, write
+from crowdplay.episode.compact import decode, encode, is_compact
+from crowdplay.episode.digest import RAM_SIZE, ram_digest
+from crowdplay.episode.model import (
+    DEFAULT_CHECKPOINT_INTERVAL,
+    END_REASONS,
+    FORMAT,
+    MAX_SEED,
+    NUM_ACTIONS,
+    SUPPORTED_FORMATS,
+    Checkpoint,
+    ControllerRun,
+    End,
+    EndReason,
+    EnvSpec,
+    EpisodeLog,
+)
+
+__all__ = [
+    "FORMAT",
+    "SUPPORTED_FORMATS",
+    "NUM_ACTIONS",
+    "DEFAULT_CHECKPOINT_INTERVAL",
+    "MAX_SEED",
+    "END_REASONS",
+    "EndReason",
+    "EnvSpec",
+    "Checkpoint",
+    "ControllerRun",
+    "End",
+    "EpisodeLog",
+    "RAM_SIZE",
+    "ram_digest",
+    "to_dict",
+    "from_dict",
+    "dumps",
+    "loads",
+    "read",
+    "write",
+    "encode",
+    "decode",
+    "is_compact",
+    "load_bytes",
+]
+
+
+def load_bytes(blob: bytes) -> EpisodeLog:
+    """Read a log in either form: compact (starts with ``CPEP``) or canonical JSON."""
+    return decode(blob) if is_compact(blob) else loads(blob)

@@ -1,0 +1,65 @@
+"""The one exception hierarchy of CrowdPlay.
+
+Every error that input can trigger derives from :class:`Error`, so callers (the CLI, the
+server) can answer bad input with a clear message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Error",
+    "InvalidLog",
+    "UnsupportedFormat",
+    "MalformedLog",
+    "InconsistentLog",
+    "ActionOutOfRange",
+    "UnknownRom",
+    "RomMismatch",
+    "UnsupportedEnvironment",
+    "ReplayDiverged",
+]
+
+
+class Error(Exception):
+    """Root of every error CrowdPlay raises on purpose."""
+
+
+class InvalidLog(Error):
+    """An episode log cannot be used; the message names the field and what is accepted."""
+
+
+class UnsupportedFormat(InvalidLog):
+    """A log or blob declares a format version this code does not read."""
+
+
+class MalformedLog(InvalidLog):
+    """A log field is missing, of the wrong type, or out of its allowed range."""
+
+
+class InconsistentLog(InvalidLog):
+    """A log's fields contradict each other (lengths, checkpoint frames, the end frame)."""
+
+
+class ActionOutOfRange(InvalidLog):
+    """A log holds an action id outside ALE's full joystick set, 0-17."""
+
+
+class UnknownRom(Error):
+    """A game id is not one of the ROMs shipped by the installed ale-py."""
+
+
+class RomMismatch(Error):
+    """A log's `rom_md5` or `ale_version` differs from the installed ale-py's."""
+
+
+class UnsupportedEnvironment(Error):
+    """A log's settings ask for something this replay backend cannot do (e.g. two players)."""
+
+
+class ReplayDiverged(Error):
+    """A replay reached a checkpoint whose digest or rewards differ from the log's."""
+
+    def __init__(self, frame: int, reason: str) -> None:
+        super().__init__(f"replay diverged at frame {frame}: {reason}")
+        self.frame = frame
+        self.reason = reason

@@ -1,0 +1,67 @@
+# CrowdPlay's one entry point for every check. Run through ./just on a fresh machine.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+venv := justfile_directory() / ".venv"
+python := venv / "bin/python"
+
+# List the recipes.
+default:
+    @./just --list
+
+# Install system packages, the Python environment and the WebAssembly build (idempotent, quick when done).
+setup: system python wasm
+
+# Debian packages the project needs (Emscripten, Node.js); installed only when missing.
+system:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    missing=()
+    command -v emcc >/dev/null || missing+=(emscripten)
+    command -v node >/dev/null || missing+=(nodejs)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing Debian packages: ${missing[*]}"
+        if [ "$(id -u)" != 0 ]; then echo "need root (or sudo) for apt-get install ${missing[*]}" >&2; exit 1; fi
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+
+# The project installed (editable) in .venv with its dev tools; reinstalled when pyproject.toml changes.
+python:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    [ -x "{{python}}" ] || python3 -m venv "{{venv}}"
+    stamp="{{venv}}/.crowdplay-installed"
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        "{{python}}" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+        echo "$want" > "$stamp"
+    fi
+
+# Build ale.js + ale.wasm into client/build/ from the pinned ale-py sdist (skipped when up to date).
+wasm:
+    NODE_PATH=/usr/share/nodejs python3 wasm/build.py
+
+# Run the test suite (sets up first).
+test *ARGS: setup
+    {{python}} -m pytest {{ARGS}}
+
+# The opt-in determinism sweep: WebAssembly vs ale-py on every ROM ale-py ships.
+test-allroms: setup
+    {{python}} -m pytest -m allroms tests/wasm
+
+# ruff (lint and format check) and mypy.
+lint: python
+    {{venv}}/bin/ruff check .
+    {{venv}}/bin/ruff format --check .
+    rm -rf .cache/typecheck && mkdir -p .cache/typecheck/crowdplay
+    ln -s "$PWD"/crowdplay/* .cache/typecheck/crowdplay/
+    for pkg in verifier server datasets; do [ ! -d $pkg ] || ln -s "$PWD/$pkg" .cache/typecheck/crowdplay/$pkg; done
+    cd .cache/typecheck && {{venv}}/bin/mypy --config-file ../../pyproject.toml
+
+# Benchmarks: print figures and write bench-results.json.
+bench: setup
+    {{python}} -m bench
+
+# Record a demo episode in the WebAssembly emulator and verify it with ale-py.
+demo: setup
+    {{python}} examples/wasm_roundtrip.py

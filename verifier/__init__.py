@@ -1,0 +1,27 @@
+"""Deterministic replay of episode logs through ale-py, checkpoint comparison and verdicts.
+
+Example:
+    >>> from crowdplay import episode, verifier
+    >>> log = episode.read("log.json")  # doctest: +SKIP
+    >>> verifier.verify(log).status  # doctest: +SKIP
+    <Status.ACCEPTED: 'accepted'>
+"""
+
+from crowdplay.verifier.emulator import AlePyEmulator, Emulator, Run, open_emulator
+from crowdplay.verifier.record import make_env, record
+from crowdplay.verifier.replay import Transition, transitions
+from crowdplay.verifier.verdict import Status, Verdict, verify
+
+__all__ = [
+    "Emulator",
+    "AlePyEmulator",
+    "Run",
+    "open_emulator",
+    "make_env",
+    "record",
+    "Transition",
+    "transitions",
+    "Status",
+    "Verdict",
+    "verify",
+]
