@@ -17,7 +17,7 @@ from tests.conftest import random_actions
 from tests.wasm.conftest import NodeTools
 
 FRAMES = 20_000
-GAMES = ["space_invaders", "breakout", "river_raid", "montezuma_revenge", "qbert", "beam_rider"]
+GAMES = ["space_invaders", "breakout", "riverraid", "montezuma_revenge", "qbert", "beam_rider"]
 RECORD = 133  # 128 RAM bytes, int32 reward, flag byte
 
 
@@ -57,7 +57,8 @@ def _ale_trace(spec: dict[str, object]) -> bytes:
     return bytes(out)
 
 
-def _compare(game: str, node_tools: NodeTools, frames: int) -> None:
+def _compare(game: str, node_tools: NodeTools, frames: int) -> int:
+    """Compare both traces byte for byte; return how many episodes ended in them."""
     spec = _spec(game, frames)
     expected = _ale_trace(spec)
     result = node_tools.run("trace.mjs", spec, ".bin")
@@ -70,18 +71,29 @@ def _compare(game: str, node_tools: NodeTools, frames: int) -> None:
         e = expected[first * RECORD : (first + 1) * RECORD]
         part = "RAM" if a[:128] != e[:128] else "reward/flags"
         pytest.fail(f"{game}: WebAssembly and ale-py differ first on frame {first + 1} ({part})")
-    episodes = sum(1 for i in range(frames) if expected[i * RECORD + 132])
-    assert episodes >= 1 or game == "montezuma_revenge", f"{game}: no game over in {frames} frames"
+    return sum(1 for i in range(frames) if expected[i * RECORD + 132])
 
 
 @pytest.mark.wasm
 @pytest.mark.parametrize("game", GAMES)
 def test_wasm_matches_ale_py_frame_by_frame(game: str, node_tools: NodeTools) -> None:
-    _compare(game, node_tools, FRAMES)
+    episodes = _compare(game, node_tools, FRAMES)
+    assert episodes >= 1, f"{game}: no game over in {FRAMES} frames, so no reset was exercised"
+
+
+# ale-py ships these ROMs but ALE 0.12.1 refuses them (ALEInterface.isSupportedROM is None):
+# they are two-player-only games, reached later through the native two-player shim.
+UNSUPPORTED = {"combat", "joust", "maze_craze", "warlords"}
 
 
 @pytest.mark.wasm
 @pytest.mark.allroms
-@pytest.mark.parametrize("game", roms.games())
+@pytest.mark.parametrize("game", sorted(set(roms.games()) - UNSUPPORTED))
 def test_every_rom(game: str, node_tools: NodeTools) -> None:
     _compare(game, node_tools, FRAMES)
+
+
+def test_unsupported_roms_are_refused_natively_too() -> None:
+    from ale_py import ALEInterface
+
+    assert all(ALEInterface.isSupportedROM(roms.rom_path(g)) is None for g in UNSUPPORTED)

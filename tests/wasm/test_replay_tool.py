@@ -37,7 +37,7 @@ def _replay(node_tools: NodeTools, log: EpisodeLog) -> EpisodeLog:
     [
         ("space_invaders", 20_000, {}),
         ("breakout", 3_000, {}),
-        ("river_raid", 5_000, {}),
+        ("riverraid", 5_000, {}),
         ("space_invaders", 2_000, {"max_num_frames_per_episode": 700}),
         ("pong", 1_500, {"repeat_action_probability": 0.0, "difficulty": 1}),
     ],
