@@ -17,6 +17,8 @@ __all__ = [
     "RomMismatch",
     "UnsupportedEnvironment",
     "ReplayDiverged",
+    "InvalidArgument",
+    "UnknownAgent",
 ]
 
 
@@ -63,3 +65,19 @@ class ReplayDiverged(Error):
         super().__init__(f"replay diverged at frame {frame}: {reason}")
         self.frame = frame
         self.reason = reason
+
+
+class InvalidArgument(Error):
+    """A function was called with an argument outside what it accepts; the message says what is."""
+
+
+class UnknownAgent(InvalidArgument):
+    """An agent id is not ``game_0>player_<n>`` for one of the episode's players."""
+
+
+class ConfigError(Error):
+    """The server's settings or tasks file are invalid; the message names the task and field."""
+
+
+class BadRequest(Error):
+    """A participant's request or chunk is invalid; the message says what was wrong."""

@@ -9,7 +9,7 @@ Example:
 
 from crowdplay.verifier.emulator import AlePyEmulator, Emulator, Run, open_emulator
 from crowdplay.verifier.record import make_env, record
-from crowdplay.verifier.replay import Transition, transitions
+from crowdplay.verifier.replay import ScreenKind, Transition, initial_screen, transitions
 from crowdplay.verifier.verdict import Status, Verdict, verify
 
 __all__ = [
@@ -19,8 +19,10 @@ __all__ = [
     "open_emulator",
     "make_env",
     "record",
+    "ScreenKind",
     "Transition",
     "transitions",
+    "initial_screen",
     "Status",
     "Verdict",
     "verify",

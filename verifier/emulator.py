@@ -79,6 +79,10 @@ class Emulator(Protocol):
         """The current screen as a 210x160x3 RGB array."""
         ...
 
+    def screen_grayscale(self) -> NDArray[np.uint8]:
+        """The current screen as a 210x160 array of ALE's grayscale palette values."""
+        ...
+
 
 class AlePyEmulator:
     """One-player replay through the installed ale-py wheel (never our WebAssembly)."""
@@ -145,6 +149,10 @@ class AlePyEmulator:
     def screen_rgb(self) -> NDArray[np.uint8]:
         """The screen in RGB; see :meth:`Emulator.screen_rgb`."""
         return self._ale.getScreenRGB()
+
+    def screen_grayscale(self) -> NDArray[np.uint8]:
+        """The screen in ALE's grayscale palette; see :meth:`Emulator.screen_grayscale`."""
+        return self._ale.getScreenGrayscale()
 
 
 def open_emulator(env: EnvSpec, seed: int) -> Emulator:

@@ -9,15 +9,19 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from crowdplay.episode import EpisodeLog, ram_digest
-from crowdplay.errors import ReplayDiverged
+from crowdplay.errors import InvalidArgument, ReplayDiverged
 from crowdplay.verifier.emulator import open_emulator
 
-__all__ = ["Transition", "transitions"]
+__all__ = ["ScreenKind", "Transition", "transitions", "initial_screen"]
+
+ScreenKind = Literal["rgb", "grayscale"]
+"""How a screen is rendered: ALE's RGB palette or its grayscale palette."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +37,8 @@ class Transition:
         truncated: the frame limit was reached on this frame.
         ram: the 128 bytes of RAM after this frame.
         controllers: who drove each player on this frame (``"human"`` or ``"ai:<id>"``).
-        screen: the 210x160x3 RGB screen after this frame, when asked for.
+        screen: the screen after this frame, when asked for: 210x160x3 RGB, or 210x160 values of
+            ALE's grayscale palette.
     """
 
     frame: int
@@ -48,7 +53,7 @@ class Transition:
 
 
 def transitions(
-    log: EpisodeLog, *, screens: bool = False, check: bool = False
+    log: EpisodeLog, *, screens: bool | ScreenKind = False, check: bool = False
 ) -> Iterator[Transition]:
     """Replay ``log`` and yield one :class:`Transition` per frame.
 
@@ -56,15 +61,58 @@ def transitions(
 
     Args:
         log: the episode to replay.
-        screens: also render each frame's RGB screen (slower).
+        screens: also render each frame's screen (slower): ``True`` or ``"rgb"`` for RGB,
+            ``"grayscale"`` for ALE's grayscale palette (what Gymnasium's ``obs_type="grayscale"``
+            and ``AtariPreprocessing`` read).
         check: compare every checkpoint on the way and raise at the first that differs.
 
     Raises:
+        InvalidArgument: ``screens`` is none of the above (raised at once, before replay).
         ReplayDiverged: with ``check``, a checkpoint's digest or rewards differ from the replay.
         UnknownRom, RomMismatch, UnsupportedEnvironment: see
             :func:`crowdplay.verifier.open_emulator`.
     """
+    return _replay(log, _screen_kind(screens), check)
+
+
+def initial_screen(log: EpisodeLog, *, screens: ScreenKind = "rgb") -> NDArray[np.uint8]:
+    """The screen after the reset, before the first frame: what the player saw first.
+
+    :func:`transitions` yields screens after each frame; this is the one before them all.
+
+    Args:
+        log: the episode.
+        screens: ``"rgb"`` (210x160x3) or ``"grayscale"`` (210x160, ALE's palette).
+
+    Raises:
+        InvalidArgument: ``screens`` is neither.
+        UnknownRom, RomMismatch, UnsupportedEnvironment: see
+            :func:`crowdplay.verifier.open_emulator`.
+    """
+    kind = _screen_kind(screens)
     emulator = open_emulator(log.env, log.seed)
+    return emulator.screen_grayscale() if kind == "grayscale" else emulator.screen_rgb()
+
+
+def _screen_kind(screens: object) -> ScreenKind | None:
+    """``screens`` as a :data:`ScreenKind`, or None for no screens."""
+    if screens is False:
+        return None
+    if screens is True:
+        return "rgb"
+    if screens == "rgb":
+        return "rgb"
+    if screens == "grayscale":
+        return "grayscale"
+    raise InvalidArgument(f"screens must be False, True, 'rgb' or 'grayscale'; got {screens!r}")
+
+
+def _replay(log: EpisodeLog, screens: ScreenKind | None, check: bool) -> Iterator[Transition]:
+    """The generator behind :func:`transitions`, with ``screens`` already validated."""
+    emulator = open_emulator(log.env, log.seed)
+    render = {"rgb": emulator.screen_rgb, "grayscale": emulator.screen_grayscale, None: None}[
+        screens
+    ]
     controllers = _controller_per_frame(log)
     checkpoints = {c.frame: c for c in log.checkpoints} if check else {}
     cumulative = [0] * log.players
@@ -95,7 +143,7 @@ def transitions(
             truncated=truncated,
             ram=ram,
             controllers=tuple(next(c) for c in controllers),
-            screen=emulator.screen_rgb() if screens else None,
+            screen=None if render is None else render(),
         )
         if terminated or truncated:
             return
