@@ -29,7 +29,7 @@ def make_env(
     game: str,
     *,
     mode: int | None = None,
-    difficulty: int = 0,
+    difficulty: int | None = None,
     repeat_action_probability: float = 0.25,
     max_num_frames_per_episode: int = 108_000,
     players: int = 1,
@@ -38,8 +38,11 @@ def make_env(
 
     Args:
         game: ale-py ROM id.
-        mode: game mode; None picks the first of the game's available modes.
-        difficulty: difficulty switch.
+        mode: game mode; None picks the first available mode, which is what ALE 0.12.1 uses
+            as every ROM's default (RomSettings::getDefaultMode), so it equals Gymnasium's
+            setting when it passes no mode.
+        difficulty: difficulty switch; None picks 0, or the first available where 0 is not (ALE
+            refuses ``setDifficulty(0)`` for a few ROMs, e.g. backgammon).
         repeat_action_probability: sticky actions (ALE v5 default 0.25).
         max_num_frames_per_episode: truncation limit (108,000 frames = 30 minutes, as ALE v5).
         players: 1 or 2.
@@ -47,11 +50,15 @@ def make_env(
     Raises:
         UnknownRom: ``game`` is not shipped by ale-py.
     """
-    if mode is None:
+    if mode is None or difficulty is None:
         ALEInterface.setLoggerMode(LoggerMode.Error)
         ale = ALEInterface()
         ale.loadROM(roms.rom_path(game))
-        mode = int(ale.getAvailableModes()[0])
+        if mode is None:
+            mode = int(ale.getAvailableModes()[0])
+        if difficulty is None:
+            available = [int(d) for d in ale.getAvailableDifficulties()]
+            difficulty = 0 if 0 in available else available[0]
     return EnvSpec(
         game=game,
         rom_md5=roms.rom_md5(game),

@@ -1,0 +1,12 @@
+"""The participant server: tasks, sessions, episode ingestion and verification (Quart).
+
+Example:
+    >>> from crowdplay.server import Settings, create_app
+    >>> app = create_app(Settings.from_env(db_path="/tmp/cp.sqlite"))  # doctest: +SKIP
+"""
+
+from crowdplay.server.app import create_app
+from crowdplay.server.settings import DEMO_TASKS, Settings
+from crowdplay.server.tasks import Task, load_tasks
+
+__all__ = ["create_app", "Settings", "DEMO_TASKS", "Task", "load_tasks"]

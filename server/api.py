@@ -1,0 +1,219 @@
+"""The participant's HTTP API (docs/protocol.md): tasks, sessions, episodes, ROMs, finishing.
+
+Every handler validates its input and answers errors as ``{"error": ...}``; a session token reaches
+only its own session, and another session's episode answers 404 as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, abort, jsonify, request
+from sqlalchemy import select
+
+from crowdplay import episode, roms
+from crowdplay.errors import BadRequest
+from crowdplay.server.models import Episode, Participant, Session, utcnow
+from crowdplay.server.sessions import Identity, completion_code, identify, new_id, submit_target
+from crowdplay.server.state import state
+
+__all__ = ["api"]
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+
+def error(status: int, message: str) -> Response:
+    """A JSON error answer."""
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
+@api.errorhandler(BadRequest)
+async def _bad_request(err: BadRequest) -> Response:
+    return error(400, str(err))
+
+
+async def current_session() -> Session:
+    """The session named by the request's bearer token; 401 without a valid one."""
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+    session_id = state().signer.session_id(token)
+    if session_id is None:
+        abort(error(401, "a valid session token is required (Authorization: Bearer <token>)"))
+    async with state().db.session() as s:
+        row = await s.get(Session, session_id)
+    if row is None:
+        abort(error(401, "the session of this token no longer exists"))
+    return row
+
+
+async def json_body() -> dict[str, Any]:
+    """The request's JSON object body; 400 if it is not one."""
+    body = await request.get_json(force=True, silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+@api.get("/tasks")
+async def list_tasks() -> Response:
+    """Every task, as a participant's page shows it."""
+    return jsonify({"tasks": [task.public() for task in state().tasks.values()]})
+
+
+@api.post("/sessions")
+async def start_session() -> Response:
+    """Consent given: create (or find) the participant and start a session."""
+    body = await json_body()
+    task = state().tasks.get(body.get("task_id"))  # type: ignore[arg-type]
+    if task is None:
+        raise BadRequest(f"unknown task_id {body.get('task_id')!r}")
+    if body.get("consent") is not True:
+        raise BadRequest("consent must be given (consent: true) before a session starts")
+    params = body.get("platform") or {}
+    if not isinstance(params, dict):
+        raise BadRequest("platform must be an object of URL parameters")
+    identity = identify(params)
+    async with state().db.session() as s, s.begin():
+        participant = None
+        if identity.key is not None:
+            participant = await s.scalar(
+                select(Participant).where(
+                    Participant.platform == identity.platform,
+                    Participant.platform_ids[_key_field(identity.platform)].as_string()
+                    == identity.key,
+                )
+            )
+        if participant is None:
+            participant = Participant(
+                id=new_id(), platform=identity.platform, platform_ids=identity.ids
+            )
+            s.add(participant)
+        else:
+            participant.platform_ids = identity.ids  # the latest assignment/session ids
+        session = Session(
+            id=new_id(),
+            participant_id=participant.id,
+            task_id=task.id,
+            completion_code=completion_code(),
+        )
+        s.add(session)
+    return jsonify(
+        {
+            "token": state().signer.sign(session.id),
+            "session_id": session.id,
+            "task": task.public(),
+            "platform": identity.platform,
+        }
+    )
+
+
+def _key_field(platform: str) -> str:
+    return {"mturk": "workerId", "prolific": "PROLIFIC_PID"}[platform]
+
+
+@api.get("/session")
+async def get_session() -> Response:
+    """The caller's session: task, episodes, and the open episode to resume."""
+    session = await current_session()
+    async with state().db.session() as s:
+        rows = (
+            await s.scalars(
+                select(Episode).where(Episode.session_id == session.id).order_by(Episode.created_at)
+            )
+        ).all()
+    open_row = next((r for r in rows if r.status == "open"), None)
+    return jsonify(
+        {
+            "session_id": session.id,
+            "task": state().tasks[session.task_id].public(),
+            "finished": session.finished_at is not None,
+            "episodes": [
+                {
+                    "episode_id": r.id,
+                    "frames": r.frames,
+                    "status": r.status,
+                    "verdict": r.verdict_status,
+                    "score": r.score,
+                }
+                for r in rows
+            ],
+            "open_episode": None
+            if open_row is None
+            else {
+                "episode_id": open_row.id,
+                "next_seq": open_row.next_seq,
+                "frames": open_row.frames,
+            },
+        }
+    )
+
+
+@api.post("/episodes")
+async def new_episode() -> Response:
+    """Issue a new episode (seed and settings) for the caller's session."""
+    session = await current_session()
+    if session.finished_at is not None:
+        raise BadRequest("this session has finished; no new episodes")
+    row = await state().episodes.issue(session.id, state().tasks[session.task_id])
+    return jsonify(
+        {
+            "episode_id": row.id,
+            "seed": row.seed,
+            "env": row.env,
+            "checkpoint_interval": row.checkpoint_interval,
+            "max_chunk_frames": state().settings.max_chunk_frames,
+            "rom_url": f"/api/roms/{row.env['game']}",
+            "ws_url": f"/ws/episodes/{row.id}",
+        }
+    )
+
+
+@api.get("/episodes/<episode_id>/log")
+async def episode_log(episode_id: str) -> Response:
+    """The caller's own episode's log so far (canonical JSON), for resuming after a reload."""
+    session = await current_session()
+    if await state().episodes.get(episode_id, session.id) is None:
+        return error(404, f"no episode {episode_id} in this session")
+    log = await state().episodes.assemble(episode_id)
+    return Response(episode.dumps(log), content_type="application/json")
+
+
+@api.get("/roms/<game>")
+async def rom(game: str) -> Response:
+    """ROM bytes from the installed ale-py, for games that some task uses."""
+    if game not in {task.game for task in state().tasks.values()}:
+        return error(404, f"no task uses the game {game!r}")
+    response = Response(roms.rom_bytes(game), content_type="application/octet-stream")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@api.post("/session/finish")
+async def finish_session() -> Response:
+    """End the caller's session: any open episode is ended; the completion step is returned."""
+    session = await current_session()
+    async with state().db.session() as s, s.begin():
+        row = await s.get(Session, session.id)
+        assert row is not None  # current_session just read it
+        if row.finished_at is None:
+            row.finished_at = utcnow()
+        participant = await s.get(Participant, row.participant_id)
+        open_ids = (
+            await s.scalars(
+                select(Episode.id).where(Episode.session_id == row.id, Episode.status == "open")
+            )
+        ).all()
+    for episode_id in open_ids:
+        await state().episodes.end(episode_id, "ended_by_participant")
+    assert participant is not None  # sessions reference participants (foreign key)
+    identity = Identity(participant.platform, participant.platform_ids)
+    task = state().tasks[row.task_id]
+    return jsonify(
+        {
+            "completion_code": row.completion_code,
+            "platform": participant.platform,
+            "submit": submit_target(identity, row.completion_code, task.completion_url),
+        }
+    )

@@ -1,0 +1,84 @@
+"""``create_app(settings)``: the Quart app of the participant server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from quart import Quart
+
+from crowdplay.server.api import api
+from crowdplay.server.database import Database
+from crowdplay.server.episodes import EpisodeStore
+from crowdplay.server.ingest import ingest
+from crowdplay.server.pages import pages
+from crowdplay.server.sessions import TokenSigner
+from crowdplay.server.settings import Settings
+from crowdplay.server.state import ServerState
+from crowdplay.server.tasks import load_tasks
+from crowdplay.server.verification import VerifierPool
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Quart:
+    """The server for ``settings``; tasks are read and checked now, the database on start.
+
+    Raises:
+        ConfigError: the tasks file is invalid (the message names the task and field).
+    """
+    tasks = load_tasks(settings.tasks_file)
+    app = Quart(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    db = Database(settings.database_url)
+    verifier = VerifierPool(settings.verifier_workers)
+    episodes = EpisodeStore(
+        db,
+        verifier,
+        checkpoint_interval=settings.checkpoint_interval,
+        max_chunk_frames=settings.max_chunk_frames,
+    )
+    app.extensions["crowdplay"] = ServerState(
+        settings=settings,
+        tasks=tasks,
+        db=db,
+        episodes=episodes,
+        signer=TokenSigner(settings.secret_key),
+    )
+    app.register_blueprint(api)
+    app.register_blueprint(ingest)
+    app.register_blueprint(pages)
+    sweeper: list[asyncio.Task[None]] = []
+
+    @app.before_serving
+    async def start() -> None:
+        await db.create()
+        pending = await episodes.resume_pending()
+        if pending:
+            log.info("verifying %d episodes left unverified by the last run", pending)
+        sweeper.append(asyncio.get_running_loop().create_task(_sweep(episodes, settings)))
+
+    @app.after_serving
+    async def stop() -> None:
+        for task in sweeper:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await episodes.drain()
+        verifier.close()
+        await db.close()
+
+    return app
+
+
+async def _sweep(episodes: EpisodeStore, settings: Settings) -> None:
+    """End episodes whose client went silent, every few seconds."""
+    interval = min(10.0, settings.abandon_after / 4)
+    while True:
+        await asyncio.sleep(interval)
+        abandoned = await episodes.abandon_stale(settings.abandon_after)
+        if abandoned:
+            log.info("abandoned %d silent episodes", abandoned)

@@ -1,0 +1,255 @@
+"""Chunks: the pieces of an episode a client streams, checked field by field before storage.
+
+The wire form is documented in docs/protocol.md. A chunk that passes :func:`parse_chunk` can be
+appended to the stored ones and still form a consistent episode log (docs/log-format.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import lz4.frame
+
+from crowdplay.episode import NUM_ACTIONS, Checkpoint, End, EpisodeLog
+from crowdplay.errors import BadRequest, InvalidLog
+
+__all__ = [
+    "ChunkData",
+    "EpisodeContext",
+    "parse_chunk",
+    "chunk_sha256",
+    "split_log",
+    "pack_body",
+    "unpack_body",
+]
+
+MAX_CLIENT_BYTES = 64 * 1024
+CLIENT_END_REASONS = ("game_over", "truncated", "ended_by_participant")
+
+
+@dataclass(frozen=True)
+class EpisodeContext:
+    """What a chunk is checked against: the episode's settings and what is stored so far."""
+
+    players: int
+    checkpoint_interval: int
+    max_chunk_frames: int
+    max_frames: int
+    frames: int
+
+
+@dataclass(frozen=True)
+class ChunkData:
+    """A validated chunk.
+
+    Attributes:
+        seq: sequence number, from 0.
+        start: frames stored before this chunk.
+        actions: per player, the action ids of this chunk's frames.
+        checkpoints: the checkpoints inside this chunk.
+        end: set on the final chunk.
+        client: the client's timing for this chunk (free-form, size-limited), or None.
+        sha256: hash of the chunk's canonical JSON, to recognise a resend.
+    """
+
+    seq: int
+    start: int
+    actions: tuple[bytes, ...]
+    checkpoints: tuple[Checkpoint, ...]
+    end: End | None
+    client: dict[str, Any] | None
+    sha256: str
+
+    @property
+    def frames(self) -> int:
+        """Frames in this chunk."""
+        return len(self.actions[0])
+
+    def body(self) -> dict[str, Any]:
+        """The stored JSON form (what :func:`pack_body` compresses)."""
+        return {
+            "actions": [list(a) for a in self.actions],
+            "checkpoints": [
+                {"frame": c.frame, "digest": c.digest, "rewards": list(c.rewards)}
+                for c in self.checkpoints
+            ],
+            "end": None
+            if self.end is None
+            else {"frame": self.end.frame, "reason": self.end.reason},
+            "client": self.client,
+        }
+
+
+def parse_chunk(message: dict[str, Any], ctx: EpisodeContext) -> ChunkData:
+    """Check a ``{"type": "chunk", ...}`` message against the episode; return the chunk.
+
+    The caller checks ``seq`` against what is stored (gaps, resends) before calling this.
+
+    Raises:
+        BadRequest: naming the first field that is wrong and what is accepted.
+    """
+    seq = _int(message.get("seq"), "seq", 0)
+    start = _int(message.get("start"), "start", 0)
+    if start != ctx.frames:
+        raise BadRequest(f"chunk {seq} starts at frame {start}, but {ctx.frames} frames are stored")
+    actions = _actions(message.get("actions"), ctx, seq)
+    frames = len(actions[0])
+    last = start + frames
+    if ctx.max_frames and last > ctx.max_frames:
+        raise BadRequest(
+            f"chunk {seq} goes to frame {last}, past the episode's limit {ctx.max_frames}"
+        )
+    end = _end(message.get("end"), last, seq)
+    if end is None and last % ctx.checkpoint_interval:
+        raise BadRequest(
+            f"chunk {seq} ends on frame {last}; a chunk without 'end' must end on a multiple of "
+            f"the checkpoint interval ({ctx.checkpoint_interval})"
+        )
+    checkpoints = _checkpoints(message.get("checkpoints"), ctx, seq, start, last, end)
+    client = message.get("client")
+    if client is not None:
+        if not isinstance(client, dict):
+            raise BadRequest(f"chunk {seq}: 'client' must be an object")
+        if len(json.dumps(client)) > MAX_CLIENT_BYTES:
+            raise BadRequest(f"chunk {seq}: 'client' is larger than {MAX_CLIENT_BYTES} bytes")
+    return ChunkData(
+        seq=seq,
+        start=start,
+        actions=actions,
+        checkpoints=checkpoints,
+        end=end,
+        client=client,
+        sha256=chunk_sha256(message),
+    )
+
+
+def chunk_sha256(message: dict[str, Any]) -> str:
+    """The resend-detection hash of a chunk message, without validating it."""
+    canonical = json.dumps(
+        {k: message.get(k) for k in ("seq", "start", "actions", "checkpoints", "end", "client")},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def split_log(log: EpisodeLog) -> list[dict[str, Any]]:
+    """Cut a recorded log into the chunk messages a client would send: one per checkpoint.
+
+    A complete log's last chunk carries its ``end``; a partial log's frames past its last
+    checkpoint are left out (a client sends them only with the checkpoint that closes them).
+    """
+    messages = []
+    start = 0
+    for seq, checkpoint in enumerate(log.checkpoints):
+        last = checkpoint.frame
+        final = log.end is not None and last == log.end.frame
+        messages.append(
+            {
+                "type": "chunk",
+                "seq": seq,
+                "start": start,
+                "actions": [list(a[start:last]) for a in log.actions],
+                "checkpoints": [
+                    {
+                        "frame": last,
+                        "digest": checkpoint.digest,
+                        "rewards": list(checkpoint.rewards),
+                    }
+                ],
+                "end": {"frame": last, "reason": log.end.reason} if final and log.end else None,
+                "client": None,
+            }
+        )
+        start = last
+    return messages
+
+
+def pack_body(chunk: ChunkData) -> bytes:
+    """The stored, lz4-compressed body of a chunk."""
+    compressed: bytes = lz4.frame.compress(json.dumps(chunk.body(), separators=(",", ":")).encode())
+    return compressed
+
+
+def unpack_body(blob: bytes) -> dict[str, Any]:
+    """A stored chunk body back as JSON values."""
+    body: dict[str, Any] = json.loads(lz4.frame.decompress(blob))
+    return body
+
+
+def _int(value: object, name: str, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise BadRequest(f"'{name}' must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _actions(value: object, ctx: EpisodeContext, seq: int) -> tuple[bytes, ...]:
+    if not isinstance(value, list) or len(value) != ctx.players:
+        raise BadRequest(f"chunk {seq}: 'actions' must hold one array per player ({ctx.players})")
+    out = []
+    for player, actions in enumerate(value):
+        if not isinstance(actions, list):
+            raise BadRequest(f"chunk {seq}: actions[{player}] must be an array")
+        if not 1 <= len(actions) <= ctx.max_chunk_frames:
+            raise BadRequest(
+                f"chunk {seq}: actions[{player}] has {len(actions)} frames; "
+                f"a chunk holds 1 to {ctx.max_chunk_frames}"
+            )
+        for i, a in enumerate(actions):
+            if not isinstance(a, int) or isinstance(a, bool) or not 0 <= a < NUM_ACTIONS:
+                raise BadRequest(
+                    f"chunk {seq}: actions[{player}][{i}] is {a!r}; "
+                    f"ALE action ids are integers 0-{NUM_ACTIONS - 1}"
+                )
+        out.append(bytes(actions))
+    if len({len(a) for a in out}) != 1:
+        raise BadRequest(f"chunk {seq}: every player needs the same number of actions")
+    return tuple(out)
+
+
+def _end(value: object, last: int, seq: int) -> End | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest(f"chunk {seq}: 'end' must be an object or null")
+    if value.get("reason") not in CLIENT_END_REASONS:
+        raise BadRequest(
+            f"chunk {seq}: end.reason must be one of {', '.join(CLIENT_END_REASONS)}, "
+            f"got {value.get('reason')!r}"
+        )
+    if value.get("frame") != last:
+        raise BadRequest(f"chunk {seq}: end.frame must be {last} (the chunk's last frame)")
+    return End(last, value["reason"])
+
+
+def _checkpoints(
+    value: object, ctx: EpisodeContext, seq: int, start: int, last: int, end: End | None
+) -> tuple[Checkpoint, ...]:
+    if not isinstance(value, list):
+        raise BadRequest(f"chunk {seq}: 'checkpoints' must be an array")
+    k = ctx.checkpoint_interval
+    expected = list(range((start // k + 1) * k, last + 1, k))
+    if end is not None and last % k and last > 0:
+        expected.append(last)
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or not isinstance(item.get("rewards"), list):
+            raise BadRequest(f"chunk {seq}: checkpoints[{i}] must be {{frame, digest, rewards}}")
+        try:
+            frame, digest = item.get("frame"), item.get("digest")
+            checkpoint = Checkpoint(frame, digest, tuple(item["rewards"]))  # type: ignore[arg-type]
+        except InvalidLog as err:
+            raise BadRequest(f"chunk {seq}: checkpoints[{i}]: {err}") from None
+        if len(checkpoint.rewards) != ctx.players:
+            raise BadRequest(f"chunk {seq}: checkpoints[{i}] needs one reward per player")
+        out.append(checkpoint)
+    frames = [c.frame for c in out]
+    if frames != expected:
+        raise BadRequest(
+            f"chunk {seq} covers frames {start + 1}-{last}: it needs checkpoints at frames "
+            f"{expected}, got {frames}"
+        )
+    return tuple(out)

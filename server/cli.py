@@ -1,0 +1,139 @@
+"""``crowdplay serve`` and ``crowdplay episodes``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from crowdplay.errors import Error
+from crowdplay.server.database import Database
+from crowdplay.server.models import Episode, Session
+from crowdplay.server.sessions import pseudonym
+from crowdplay.server.settings import Settings
+
+__all__ = ["register"]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``serve`` and ``episodes`` to the ``crowdplay`` command line."""
+    serve = commands.add_parser("serve", help="run the participant server")
+    serve.add_argument("--tasks", type=Path, help="tasks file (TOML); default: the demo tasks")
+    serve.add_argument("--db", type=Path, help="SQLite database file (default crowdplay.sqlite)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.set_defaults(handler=_serve)
+
+    episodes = commands.add_parser("episodes", help="list the episodes in a server database")
+    episodes.add_argument("--db", type=Path, help="SQLite database file (default crowdplay.sqlite)")
+    episodes.add_argument("--json", action="store_true", help="print JSON lines")
+    episodes.set_defaults(handler=_episodes)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        tasks_file=getattr(args, "tasks", None),
+        db_path=args.db,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from crowdplay.server.app import create_app
+
+    try:
+        settings = _settings(args)
+        app = create_app(settings)
+    except Error as err:
+        print(f"crowdplay serve: {err}", file=sys.stderr)
+        return 2
+    if not (settings.client_dir / "build" / "ale.wasm").is_file():
+        print(
+            "crowdplay serve: the WebAssembly emulator is not built: run ./just wasm",
+            file=sys.stderr,
+        )
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    config = Config()
+    config.bind = [f"{settings.host}:{settings.port}"]
+    config.accesslog = None
+    config.graceful_timeout = 5
+    print(
+        f"CrowdPlay is running on {settings.database_url}\n"
+        f"  participants: http://{settings.host}:{settings.port}/\n"
+        f"  researcher token: in {settings.db_path}.secrets (or CROWDPLAY_ADMIN_TOKEN)",
+        flush=True,
+    )
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(app, config, shutdown_trigger=stop.wait)
+
+    asyncio.run(main())
+    return 0
+
+
+def _episodes(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings.db_url is None and not settings.db_path.exists():
+        print(f"crowdplay episodes: no database at {settings.db_path}", file=sys.stderr)
+        return 2
+    rows = asyncio.run(_episode_rows(settings))
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    print(
+        f"{'episode':24} {'task':18} {'participant':16} {'frames':>7} {'score':>6} "
+        f"{'verdict':10} reason"
+    )
+    for r in rows:
+        print(
+            f"{r['episode_id']:24} {r['task']:18} {r['participant']:16} {r['frames']:>7} "
+            f"{'' if r['score'] is None else r['score']:>6} {r['verdict'] or r['status']:10} "
+            f"{r['end_reason'] or ''}{': ' + r['reason'] if r['verdict'] == 'rejected' else ''}"
+        )
+    return 0
+
+
+async def _episode_rows(settings: Settings) -> list[dict[str, Any]]:
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as s:
+            result = await s.execute(
+                select(Episode, Session.participant_id)
+                .join(Session, Session.id == Episode.session_id)
+                .order_by(Episode.created_at)
+            )
+            pairs = result.all()
+    finally:
+        await db.close()
+    return [
+        {
+            "episode_id": e.id,
+            "task": e.task_id,
+            "participant": pseudonym(settings.secret_key, participant_id),
+            "frames": e.frames,
+            "score": e.score,
+            "status": e.status,
+            "verdict": e.verdict_status,
+            "end_reason": e.end_reason,
+            "reason": (e.verdict or {}).get("reason"),
+            "divergence_frame": (e.verdict or {}).get("divergence_frame"),
+        }
+        for e, participant_id in pairs
+    ]

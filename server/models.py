@@ -1,0 +1,97 @@
+"""The server's tables (SQLAlchemy 2): participants, sessions, episodes and their chunks.
+
+Raw platform identities (an MTurk worker id, say) live only in ``participants.platform_ids``, which
+payment needs; everything shown or exported uses keyed-hash pseudonyms.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "Participant", "Session", "Episode", "Chunk", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """The current time in UTC (stored naive, as SQLite keeps no zone)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the server's tables."""
+
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Participant(Base):
+    """A person, identified by their platform (or anonymous)."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_ids: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Session(Base):
+    """One visit of a participant to one task, from consent to finish."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(64))
+    completion_code: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class Episode(Base):
+    """One episode: issued settings and seed, progress while open, the log and verdict once ended.
+
+    ``status`` is ``open`` while chunks arrive, ``ended`` once the final chunk came or the episode
+    was abandoned; ``verdict_status`` is filled by the verifier after that.
+    """
+
+    __tablename__ = "episodes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int]
+    env: Mapped[dict[str, Any]]
+    checkpoint_interval: Mapped[int]
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    next_seq: Mapped[int] = mapped_column(default=0)
+    frames: Mapped[int] = mapped_column(default=0)
+    end_reason: Mapped[str | None] = mapped_column(String(24))
+    log: Mapped[bytes | None] = mapped_column(LargeBinary)
+    verdict_status: Mapped[str | None] = mapped_column(String(12))
+    verdict: Mapped[dict[str, Any] | None]
+    score: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_episodes_status_updated", "status", "updated_at"),)
+
+
+class Chunk(Base):
+    """One acknowledged chunk of an episode's stream, stored before it was acknowledged.
+
+    ``body`` is the lz4-compressed JSON of the chunk's actions, checkpoints, end and client
+    timing; ``sha256`` (of the chunk's canonical JSON) makes resends idempotent.
+    """
+
+    __tablename__ = "chunks"
+
+    episode_id: Mapped[str] = mapped_column(ForeignKey("episodes.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    start: Mapped[int]
+    frames: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,134 @@
+"""Server settings: one frozen value, built from ``CROWDPLAY_*`` environment variables.
+
+``crowdplay serve`` builds it (flags override the environment) and passes it to
+``create_app(settings)``; nothing reads the environment after that.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crowdplay.errors import ConfigError
+
+__all__ = ["Settings", "REPO_ROOT", "DEMO_TASKS"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout the server runs from: the client and its WebAssembly build are served from here."""
+
+DEMO_TASKS = Path(__file__).resolve().parent / "demo_tasks.toml"
+"""The shipped tasks: standard play of the paper's six games."""
+
+PREFIX = "CROWDPLAY_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server is configured with.
+
+    Attributes:
+        db_path: the SQLite database file (created with its schema on start).
+        db_url: an SQLAlchemy async URL overriding ``db_path`` (e.g. PostgreSQL with asyncpg).
+        tasks_file: the TOML tasks file.
+        secret_key: signs session tokens and keys participant pseudonyms.
+        admin_token: researchers' credential for admin and export endpoints.
+        host: address to listen on.
+        port: port to listen on.
+        client_dir: the participant client's files (``client/``; its ``build/`` holds ale.wasm).
+        wasm_dir: the emulator's JS surface (``wasm/engine.mjs``).
+        abandon_after: seconds without a chunk after which an open episode is abandoned.
+        verifier_workers: processes that replay finished episodes.
+        max_chunk_frames: the most frames one chunk may carry.
+        checkpoint_interval: K, frames between checkpoints, for new episodes.
+    """
+
+    db_path: Path = Path("crowdplay.sqlite")
+    db_url: str | None = None
+    tasks_file: Path = DEMO_TASKS
+    secret_key: str = field(default="", repr=False)
+    admin_token: str = field(default="", repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    client_dir: Path = REPO_ROOT / "client"
+    wasm_dir: Path = REPO_ROOT / "wasm"
+    abandon_after: float = 120.0
+    verifier_workers: int = 1
+    max_chunk_frames: int = 600
+    checkpoint_interval: int = 60
+
+    def __post_init__(self) -> None:
+        if len(self.secret_key) < 32:
+            raise ConfigError("secret_key must be at least 32 characters (CROWDPLAY_SECRET_KEY)")
+        if len(self.admin_token) < 16:
+            raise ConfigError("admin_token must be at least 16 characters (CROWDPLAY_ADMIN_TOKEN)")
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"port must be in 1..65535, got {self.port}")
+        if self.abandon_after <= 0 or self.verifier_workers < 1 or self.max_chunk_frames < 1:
+            raise ConfigError(
+                "abandon_after, verifier_workers and max_chunk_frames must be positive"
+            )
+        if self.max_chunk_frames < self.checkpoint_interval:
+            raise ConfigError("max_chunk_frames must be at least checkpoint_interval")
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL of the database."""
+        return self.db_url or f"sqlite+aiosqlite:///{self.db_path}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
+        """Settings from ``CROWDPLAY_*`` variables, then ``overrides`` (None values are ignored).
+
+        Without ``CROWDPLAY_SECRET_KEY`` / ``CROWDPLAY_ADMIN_TOKEN``, random values are created
+        once and kept in ``<db>.secrets`` (mode 600) beside the database, so tokens survive a
+        restart and no fixed default exists.
+        """
+        values: dict[str, object] = {}
+        conversions: dict[str, type] = {
+            "db_path": Path,
+            "db_url": str,
+            "tasks_file": Path,
+            "secret_key": str,
+            "admin_token": str,
+            "host": str,
+            "port": int,
+            "client_dir": Path,
+            "wasm_dir": Path,
+            "abandon_after": float,
+            "verifier_workers": int,
+            "max_chunk_frames": int,
+            "checkpoint_interval": int,
+        }
+        for name, convert in conversions.items():
+            raw = environ.get(PREFIX + name.upper())
+            if raw is not None:
+                try:
+                    values[name] = convert(raw)
+                except ValueError:
+                    raise ConfigError(
+                        f"{PREFIX}{name.upper()}={raw!r} is not a valid {name}"
+                    ) from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        db_path = Path(str(values.get("db_path", cls.db_path)))
+        if not values.get("secret_key") or not values.get("admin_token"):
+            stored = _stored_secrets(db_path.with_name(db_path.name + ".secrets"))
+            values.setdefault("secret_key", stored["secret_key"])
+            values.setdefault("admin_token", stored["admin_token"])
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _stored_secrets(path: Path) -> dict[str, str]:
+    """Read, or create once, the random secrets kept beside the database."""
+    if path.exists():
+        lines = dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
+        if {"secret_key", "admin_token"} <= lines.keys():
+            return lines
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = {"secret_key": secrets.token_hex(32), "admin_token": secrets.token_urlsafe(24)}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write("".join(f"{k}={v}\n" for k, v in values.items()))
+    return values

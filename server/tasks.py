@@ -1,0 +1,179 @@
+"""Tasks: what a participant is asked to play, read from a TOML file and checked at start-up.
+
+A task names a game and its settings, the participant's instructions (Markdown) and how long a
+session lasts (minutes of play or a number of episodes). Errors name the task and the field.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from crowdplay import roms
+from crowdplay.errors import ConfigError, UnknownRom, UnsupportedEnvironment
+from crowdplay.verifier import make_env, open_emulator
+
+__all__ = ["Task", "load_tasks"]
+
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_FIELDS = {
+    "id",
+    "title",
+    "game",
+    "description",
+    "instructions",
+    "mode",
+    "difficulty",
+    "repeat_action_probability",
+    "max_frames",
+    "session_minutes",
+    "session_episodes",
+    "completion_url",
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One task participants can be assigned.
+
+    Attributes:
+        id: URL-safe identifier (``/play/<id>``).
+        title: shown on the task card.
+        game: ale-py ROM id.
+        description: one line for the task list.
+        instructions: Markdown shown before play.
+        mode: game mode; None for the game's default (its first available mode).
+        difficulty: difficulty switch; None for 0 (or the first available where 0 is not).
+        repeat_action_probability: sticky actions (default 0.25 as ALE v5).
+        max_frames: truncation limit per episode, in frames.
+        session_minutes: session length in minutes of play, or None.
+        session_episodes: session length in episodes, or None.
+        completion_url: the study's completion URL (Prolific); the code is appended as ``cc``.
+    """
+
+    id: str
+    title: str
+    game: str
+    description: str
+    instructions: str
+    mode: int | None = None
+    difficulty: int | None = None
+    repeat_action_probability: float = 0.25
+    max_frames: int = 108_000
+    session_minutes: float | None = None
+    session_episodes: int | None = None
+    completion_url: str | None = None
+
+    @property
+    def instructions_html(self) -> str:
+        """The instructions rendered to HTML (raw HTML in the Markdown is escaped)."""
+        return str(MarkdownIt("commonmark", {"html": False}).render(self.instructions))
+
+    def public(self) -> dict[str, Any]:
+        """What a participant's page may see of the task."""
+        session = (
+            {"minutes": self.session_minutes}
+            if self.session_minutes is not None
+            else {"episodes": self.session_episodes}
+        )
+        return {
+            "id": self.id,
+            "title": self.title,
+            "game": self.game,
+            "description": self.description,
+            "instructions_html": self.instructions_html,
+            "session": session,
+        }
+
+
+def load_tasks(path: Path) -> dict[str, Task]:
+    """Read and check the tasks file; return the tasks by id, in file order.
+
+    Raises:
+        ConfigError: the file is missing or not TOML, or a task has a bad field (named).
+    """
+    try:
+        doc = tomllib.loads(path.read_text())
+    except OSError as err:
+        raise ConfigError(f"cannot read tasks file {path}: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"tasks file {path} is not valid TOML: {err}") from None
+    entries = doc.get("task")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"tasks file {path} has no [[task]] tables")
+    tasks: dict[str, Task] = {}
+    for index, entry in enumerate(entries):
+        task = _task(entry, f"{path}: task #{index + 1}")
+        if task.id in tasks:
+            raise ConfigError(f"{path}: task id {task.id!r} appears twice")
+        tasks[task.id] = task
+    return tasks
+
+
+def _task(entry: dict[str, Any], where: str) -> Task:
+    if "id" in entry:
+        where = f"{where.split(':')[0]}: task {entry['id']!r}"
+    unknown = set(entry) - _FIELDS
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
+    for name in ("id", "title", "game", "description", "instructions"):
+        if not isinstance(entry.get(name), str) or not entry[name].strip():
+            raise ConfigError(f"{where}: field {name!r} is required and must be text")
+    if not _ID.fullmatch(entry["id"]):
+        raise ConfigError(f"{where}: id must be lowercase letters, digits, '-' or '_'")
+    try:
+        roms.rom_md5(entry["game"])
+    except UnknownRom as err:
+        raise ConfigError(f"{where}: field 'game': {err}") from None
+    _check(where, entry, "mode", int, lambda v: v >= 0, "a non-negative integer")
+    _check(where, entry, "difficulty", int, lambda v: v >= 0, "a non-negative integer")
+    _check(
+        where,
+        entry,
+        "repeat_action_probability",
+        float,
+        lambda v: 0 <= v <= 1,
+        "a number in [0, 1]",
+    )
+    _check(where, entry, "max_frames", int, lambda v: v > 0, "a positive integer")
+    _check(where, entry, "session_minutes", float, lambda v: v > 0, "a positive number")
+    _check(where, entry, "session_episodes", int, lambda v: v > 0, "a positive integer")
+    if ("session_minutes" in entry) == ("session_episodes" in entry):
+        raise ConfigError(f"{where}: give exactly one of 'session_minutes' or 'session_episodes'")
+    url = entry.get("completion_url")
+    if url is not None and not (isinstance(url, str) and url.startswith("https://")):
+        raise ConfigError(f"{where}: field 'completion_url' must be an https:// URL")
+    try:
+        open_emulator(
+            make_env(entry["game"], mode=entry.get("mode"), difficulty=entry.get("difficulty")), 0
+        )
+    except UnsupportedEnvironment as err:
+        raise ConfigError(f"{where}: {err}") from None
+    values = dict(entry)
+    for name in ("repeat_action_probability", "session_minutes"):
+        if name in values:
+            values[name] = float(values[name])
+    return Task(**values)
+
+
+def _check(
+    where: str,
+    entry: dict[str, Any],
+    name: str,
+    kind: type,
+    ok: Any,
+    expected: str,
+) -> None:
+    """Check ``entry[name]`` when present (every checked field is optional)."""
+    if name not in entry:
+        return
+    value = entry[name]
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    right_type = isinstance(value, int) and not isinstance(value, bool) if kind is int else numeric
+    if not right_type or not ok(value):
+        raise ConfigError(f"{where}: field {name!r} must be {expected}, got {value!r}")

@@ -1,0 +1,102 @@
+"""A real server app (SQLite file in tmp_path, verifier processes) under Quart's test client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from quart import Quart
+from quart.typing import TestClientProtocol as Client
+
+from crowdplay.episode import EnvSpec, EpisodeLog
+from crowdplay.server import Settings, create_app
+from crowdplay.server.chunks import split_log
+from crowdplay.server.state import ServerState
+from crowdplay.verifier import record
+from tests.conftest import random_actions
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        db_path=tmp_path / "server.sqlite",
+        secret_key="s" * 40,
+        admin_token="a" * 24,
+        abandon_after=3600,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Quart]:
+    app = create_app(settings)
+    async with app.test_app():
+        yield app
+
+
+@pytest.fixture
+def client(app: Quart) -> Client:
+    return app.test_client()
+
+
+def server_state(app: Quart) -> ServerState:
+    value: ServerState = app.extensions["crowdplay"]
+    return value
+
+
+class Participant:
+    """A scripted participant: a session, episodes, and logs recorded for the issued seeds."""
+
+    def __init__(self, client: Client, token: str) -> None:
+        self.client = client
+        self.token = token
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def new_episode(self) -> dict[str, Any]:
+        response = await self.client.post("/api/episodes", json={}, headers=self.auth)
+        assert response.status_code == 200, await response.get_data(as_text=True)
+        issued: dict[str, Any] = await response.get_json()
+        return issued
+
+    def play(
+        self, issued: dict[str, Any], frames: int, seed: int = 1, partial: bool = False
+    ) -> EpisodeLog:
+        """The log a faithful client would record for the issued episode."""
+        return record(
+            EnvSpec(**issued["env"]),
+            issued["seed"],
+            (random_actions(frames, seed, hold=4),),
+            episode_id=issued["episode_id"],
+            checkpoint_interval=issued["checkpoint_interval"],
+            partial=partial,
+        )
+
+    async def stream(
+        self, episode_id: str, messages: list[dict[str, Any]], *, hello: bool = True
+    ) -> list[dict[str, Any]]:
+        """Send messages over the episode's WebSocket; return every answer (ready, acks, ...)."""
+        answers = []
+        async with self.client.websocket(f"/ws/episodes/{episode_id}") as ws:
+            if hello:
+                await ws.send(json.dumps({"type": "hello", "token": self.token}))
+                answers.append(json.loads(await ws.receive()))
+            for message in messages:
+                await ws.send(json.dumps(message))
+                answers.append(json.loads(await ws.receive()))
+        return answers
+
+
+async def join(client: Client, task_id: str = "space_invaders", **platform: str) -> Participant:
+    response = await client.post(
+        "/api/sessions", json={"task_id": task_id, "consent": True, "platform": platform}
+    )
+    assert response.status_code == 200, await response.get_data(as_text=True)
+    return Participant(client, (await response.get_json())["token"])
+
+
+__all__ = ["Participant", "join", "server_state", "split_log"]

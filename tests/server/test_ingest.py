@@ -1,0 +1,175 @@
+"""Chunk ingestion: validated, durable before ack, idempotent, resumable, verified at the end."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from quart import Quart
+from quart.typing import TestClientProtocol as Client
+from sqlalchemy import func, select
+
+from crowdplay import episode
+from crowdplay.server.chunks import split_log
+from crowdplay.server.models import Chunk
+from tests.server.conftest import join, server_state
+
+
+async def _chunk_rows(app: Quart, episode_id: str) -> int:
+    async with server_state(app).db.session() as s:
+        count = await s.scalar(select(func.count()).where(Chunk.episode_id == episode_id))
+    return int(count or 0)
+
+
+async def test_a_streamed_episode_is_stored_and_accepted(app: Quart, client: Client) -> None:
+    p = await join(client)
+    issued = await p.new_episode()
+    log = p.play(issued, 20_000)
+    assert log.end is not None and log.end.reason == "game_over"
+    messages = split_log(log)
+    answers = await p.stream(issued["episode_id"], messages)
+    assert answers[0] == {"type": "ready", "next_seq": 0, "frames": 0}
+    assert [a["type"] for a in answers[1:]] == ["ack"] * len(messages)
+    verdict = await server_state(app).episodes.wait_verdict(issued["episode_id"], 60)
+    assert verdict is not None and verdict["status"] == "accepted", verdict
+    assert verdict["score"] == list(log.checkpoints[-1].rewards)
+    stored = await server_state(app).episodes.get(issued["episode_id"])
+    assert stored is not None and stored.log is not None
+    assert episode.decode(stored.log).actions == log.actions
+    assert stored.score == log.checkpoints[-1].rewards[0]
+
+
+async def test_resent_chunks_are_acked_once_stored_once(app: Quart, client: Client) -> None:
+    p = await join(client)
+    issued = await p.new_episode()
+    messages = split_log(p.play(issued, 1_000, partial=True))
+    answers = await p.stream(issued["episode_id"], messages[:3] + messages[:3])
+    assert [a.get("seq") for a in answers[1:]] == [0, 1, 2, 0, 1, 2]
+    assert all(a["type"] == "ack" for a in answers[1:])
+    assert await _chunk_rows(app, issued["episode_id"]) == 3
+
+
+async def test_a_reconnecting_client_resumes_where_the_server_is(
+    app: Quart, client: Client
+) -> None:
+    p = await join(client)
+    issued = await p.new_episode()
+    log = p.play(issued, 3_000)
+    messages = split_log(log)
+    await p.stream(issued["episode_id"], messages[:4])
+    answers = await p.stream(issued["episode_id"], [])
+    assert answers == [{"type": "ready", "next_seq": 4, "frames": 240}]
+    rest = await p.stream(issued["episode_id"], messages[4:])
+    assert all(a["type"] == "ack" for a in rest[1:])
+    verdict = await server_state(app).episodes.wait_verdict(issued["episode_id"], 60)
+    assert verdict is not None and verdict["status"] == "accepted"
+
+
+def _mutations() -> list[tuple[str, Any, str]]:
+    def set_(key: str, value: object) -> Any:
+        return lambda m: m.__setitem__(key, value)
+
+    return [
+        ("gap", set_("seq", 5), "expected chunk seq 1"),
+        ("wrong start", set_("start", 0), "starts at frame 0"),
+        ("not a list", set_("actions", "LEFT"), "one array per player"),
+        ("two players", lambda m: m["actions"].append(m["actions"][0]), "one array per player"),
+        ("action 18", lambda m: m["actions"][0].__setitem__(7, 18), "actions[0][7] is 18"),
+        ("action float", lambda m: m["actions"][0].__setitem__(7, 1.5), "actions[0][7] is 1.5"),
+        ("too long", lambda m: m["actions"][0].extend([0] * 600), "a chunk holds 1 to 600"),
+        ("off grid", lambda m: m["actions"][0].pop(), "multiple of the checkpoint interval"),
+        ("missing checkpoint", set_("checkpoints", []), "needs checkpoints at frames [120]"),
+        ("bad digest", lambda m: m["checkpoints"][0].__setitem__("digest", "zz"), "digest"),
+        ("rewards", lambda m: m["checkpoints"][0].__setitem__("rewards", [1, 2]), "one reward"),
+        ("bad end", set_("end", {"frame": 120, "reason": "abandoned"}), "end.reason"),
+        ("end frame", set_("end", {"frame": 99, "reason": "game_over"}), "end.frame must be 120"),
+        ("client", set_("client", "x" * 10), "'client' must be an object"),
+        ("type", set_("type", "chunky"), "expected a message of type 'chunk'"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "mutate", "fragment"), _mutations(), ids=[m[0] for m in _mutations()]
+)
+async def test_a_bad_chunk_is_refused_by_name_and_loses_nothing(
+    app: Quart, client: Client, name: str, mutate: Any, fragment: str
+) -> None:
+    p = await join(client)
+    issued = await p.new_episode()
+    messages = split_log(p.play(issued, 600, partial=True))
+    bad = copy.deepcopy(messages[1])
+    mutate(bad)
+    answers = await p.stream(issued["episode_id"], [messages[0], bad, messages[1]])
+    assert answers[1] == {"type": "ack", "seq": 0}
+    assert answers[2]["type"] == "error"
+    assert fragment in answers[2]["error"], answers[2]["error"]
+    assert answers[3] == {"type": "ack", "seq": 1}
+    assert await _chunk_rows(app, issued["episode_id"]) == 2
+
+
+async def test_a_conflicting_resend_is_refused(app: Quart, client: Client) -> None:
+    p = await join(client)
+    issued = await p.new_episode()
+    messages = split_log(p.play(issued, 600, partial=True))
+    changed = copy.deepcopy(messages[0])
+    changed["actions"][0][0] = (changed["actions"][0][0] + 1) % 18
+    answers = await p.stream(issued["episode_id"], [messages[0], changed])
+    assert answers[2]["type"] == "error" and "different content" in answers[2]["error"]
+    stored = await server_state(app).episodes.assemble(issued["episode_id"])
+    assert list(stored.actions[0]) == messages[0]["actions"][0]
+
+
+async def test_garbage_messages_get_errors_not_crashes(client: Client) -> None:
+    p = await join(client)
+    issued = await p.new_episode()
+    async with client.websocket(f"/ws/episodes/{issued['episode_id']}") as ws:
+        await ws.send_json({"type": "hello", "token": p.token})
+        assert (await ws.receive_json())["type"] == "ready"
+        for garbage in ["not json", "[1, 2, 3]", '{"type": "chunk"}', "\x00\xff", "{" * 5000]:
+            await ws.send(garbage)
+            answer = await ws.receive_json()
+            assert answer["type"] == "error", garbage
+        messages = split_log(p.play(issued, 120, partial=True))
+        await ws.send_json(messages[0])
+        assert await ws.receive_json() == {"type": "ack", "seq": 0}
+
+
+async def test_a_doctored_chunk_gets_the_episode_rejected(app: Quart, client: Client) -> None:
+    p = await join(client)
+    issued = await p.new_episode()
+    log = p.play(issued, 20_000)
+    messages = split_log(log)
+    # Alter a stretch of actions in one chunk after its digest was computed, as a tampering client
+    # would; a whole second of different input always shows in the RAM.
+    messages[20]["actions"][0] = [(a + 3) % 18 for a in messages[20]["actions"][0]]
+    await p.stream(issued["episode_id"], messages)
+    verdict = await server_state(app).episodes.wait_verdict(issued["episode_id"], 60)
+    assert verdict is not None and verdict["status"] == "rejected"
+    assert verdict["divergence_frame"] >= messages[20]["start"] + 1
+
+
+async def test_a_silent_episode_is_abandoned_with_its_partial_log(
+    app: Quart, client: Client
+) -> None:
+    p = await join(client)
+    issued = await p.new_episode()
+    messages = split_log(p.play(issued, 2_000, partial=True))
+    await p.stream(issued["episode_id"], messages[:10])
+    store = server_state(app).episodes
+    assert await store.abandon_stale(older_than=0) == 1
+    verdict = await store.wait_verdict(issued["episode_id"], 60)
+    assert verdict is not None and verdict["status"] == "accepted", verdict
+    assert verdict["frames"] == 600 and verdict["end_reason"] == "abandoned"
+    answers = await p.stream(issued["episode_id"], [messages[10]])
+    assert answers[1]["type"] == "error" and "has ended" in answers[1]["error"]
+
+
+async def test_a_new_episode_abandons_the_open_one(app: Quart, client: Client) -> None:
+    p = await join(client)
+    first = await p.new_episode()
+    await p.stream(first["episode_id"], split_log(p.play(first, 300, partial=True))[:2])
+    second = await p.new_episode()
+    assert second["episode_id"] != first["episode_id"]
+    row = await server_state(app).episodes.get(first["episode_id"])
+    assert row is not None and row.status == "ended" and row.end_reason == "abandoned"

@@ -1,0 +1,84 @@
+"""The tasks file and settings: checked at start-up, errors naming the task and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crowdplay.errors import ConfigError
+from crowdplay.server import DEMO_TASKS, Settings, load_tasks
+
+GOOD = """
+[[task]]
+id = "si"
+title = "Space Invaders"
+game = "space_invaders"
+description = "d"
+instructions = "Shoot."
+session_minutes = 5
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tasks.toml"
+    path.write_text(text)
+    return path
+
+
+def test_demo_tasks_are_the_papers_six_games() -> None:
+    tasks = load_tasks(DEMO_TASKS)
+    assert sorted(t.game for t in tasks.values()) == sorted(
+        ["space_invaders", "riverraid", "montezuma_revenge", "qbert", "breakout", "beam_rider"]
+    )
+    assert all(t.repeat_action_probability == 0.25 for t in tasks.values())
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (
+            GOOD.replace('game = "space_invaders"', 'game = "space_invader"'),
+            "task 'si': field 'game'",
+        ),
+        (GOOD.replace('title = "Space Invaders"\n', ""), "task 'si': field 'title' is required"),
+        (GOOD + "repeat_action_probability = 2\n", "task 'si': field 'repeat_action_probability'"),
+        (GOOD + "max_frames = -1\n", "field 'max_frames' must be a positive integer"),
+        (GOOD + "mode = 1.5\n", "field 'mode'"),
+        (GOOD + "mode = 99\n", "task 'si': space_invaders has no mode 99"),
+        (GOOD + "difficulty = 7\n", "task 'si': space_invaders has no difficulty 7"),
+        (GOOD + "session_episodes = 3\n", "exactly one of"),
+        (GOOD + "colour = 'red'\n", "unknown field(s) ['colour']"),
+        (GOOD + GOOD, "task id 'si' appears twice"),
+        (GOOD.replace('id = "si"', 'id = "Bad Id"'), "id must be lowercase"),
+        ("[[task]\n", "not valid TOML"),
+        ("", "no [[task]] tables"),
+    ],
+)
+def test_bad_tasks_file_names_task_and_field(tmp_path: Path, change: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_tasks(_write(tmp_path, change))
+    assert fragment in str(raised.value)
+
+
+def test_markdown_html_is_escaped(tmp_path: Path) -> None:
+    tasks = load_tasks(_write(tmp_path, GOOD.replace("Shoot.", "<script>x()</script> **Shoot**")))
+    html = tasks["si"].instructions_html
+    assert "<script>" not in html and "<strong>Shoot</strong>" in html
+
+
+def test_settings_from_env_keep_their_generated_secrets(tmp_path: Path) -> None:
+    env = {"CROWDPLAY_DB_PATH": str(tmp_path / "x.sqlite"), "CROWDPLAY_PORT": "9001"}
+    first, again = Settings.from_env(env), Settings.from_env(env)
+    assert first.port == 9001 and first.db_path == tmp_path / "x.sqlite"
+    assert first.secret_key == again.secret_key and len(first.secret_key) >= 32
+    assert first.admin_token == again.admin_token
+    assert (tmp_path / "x.sqlite.secrets").stat().st_mode & 0o777 == 0o600
+    assert "secret" not in repr(first).lower().replace("secret_key", "")
+
+
+def test_bad_settings_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="CROWDPLAY_PORT"):
+        Settings.from_env({"CROWDPLAY_PORT": "eighty", "CROWDPLAY_DB_PATH": str(tmp_path / "d")})
+    with pytest.raises(ConfigError, match="secret_key"):
+        Settings(secret_key="short", admin_token="a" * 20)
