@@ -11,13 +11,14 @@ default:
 # Install system packages, the Python environment and the WebAssembly build (idempotent, quick when done).
 setup: system python wasm
 
-# Debian packages the project needs (Emscripten, Node.js); installed only when missing.
+# Debian packages the project needs (Emscripten, Node.js, Chromium for the end-to-end tests); installed only when missing.
 system:
     #!/usr/bin/env bash
     set -euo pipefail
     missing=()
     command -v emcc >/dev/null || missing+=(emscripten)
     command -v node >/dev/null || missing+=(nodejs)
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing Debian packages: ${missing[*]}"
         if [ "$(id -u)" != 0 ]; then echo "need root (or sudo) for apt-get install ${missing[*]}" >&2; exit 1; fi
@@ -41,9 +42,18 @@ python:
 wasm:
     NODE_PATH=/usr/share/nodejs python3 wasm/build.py
 
-# Run the test suite (sets up first).
+# Run the participant server with the demo tasks on an embedded SQLite file (sets up first).
+serve *ARGS: setup
+    mkdir -p .crowdplay
+    {{venv}}/bin/crowdplay serve --db .crowdplay/crowdplay.sqlite {{ARGS}}
+
+# Run the whole test suite, end-to-end browser tests included (sets up first).
 test *ARGS: setup
     {{python}} -m pytest {{ARGS}}
+
+# Only the end-to-end tests: Playwright driving Debian's Chromium against `crowdplay serve`.
+test-e2e *ARGS: setup
+    {{python}} -m pytest -m e2e tests/e2e {{ARGS}}
 
 # The opt-in determinism sweep: WebAssembly vs ale-py on every ROM ale-py ships.
 test-allroms: setup

@@ -1,0 +1,60 @@
+// HTTP calls of the participant protocol (docs/protocol.md, "HTTP") and the session token.
+
+/** An HTTP answer other than 2xx; `message` is the server's `error` text when it sent one. */
+export class ApiError extends Error {
+  /** @param {number} status @param {string} message */
+  constructor(status, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+/**
+ * @typedef {object} Task
+ * @property {string} id
+ * @property {string} title
+ * @property {string} game
+ * @property {string} description
+ * @property {string} instructions_html
+ * @property {{minutes?: number, episodes?: number}} session
+ */
+
+/**
+ * @param {string} path
+ * @param {{method?: string, token?: string | null, body?: unknown}} [options]
+ * @returns {Promise<any>} the JSON answer
+ */
+export async function request(path, { method = "GET", token = null, body } = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: "application/json" };
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let answer = null;
+  try {
+    answer = await response.json();
+  } catch {
+    // a non-JSON answer: only its status matters
+  }
+  if (!response.ok) {
+    throw new ApiError(response.status, answer?.error ?? `${method} ${path}: HTTP ${response.status}`);
+  }
+  return answer;
+}
+
+/** @returns {Promise<Task[]>} */
+export async function listTasks() {
+  const { tasks } = await request("/api/tasks");
+  return tasks;
+}
+
+/** The session token of this tab for a task, kept in sessionStorage (a reload keeps the session). */
+export const tokenStore = {
+  /** @param {string} taskId */
+  get: (taskId) => sessionStorage.getItem(`crowdplay.token.${taskId}`),
+  /** @param {string} taskId @param {string} token */
+  set: (taskId, token) => sessionStorage.setItem(`crowdplay.token.${taskId}`, token),
+  /** @param {string} taskId */
+  clear: (taskId) => sessionStorage.removeItem(`crowdplay.token.${taskId}`),
+};

@@ -1,0 +1,167 @@
+// The typed boundary of the participant client: protocol values (docs/protocol.md) and the
+// messages between the play page (play.mjs) and the emulator worker (emulator.worker.mjs).
+// The .mjs modules reference these types from JSDoc (`import("./messages").X`).
+import type { EpisodeEnv } from "../../wasm/engine";
+
+export type { EpisodeEnv };
+
+/** A checkpoint: RAM digest and cumulative rewards after `frame` (docs/log-format.md). */
+export interface Checkpoint {
+  frame: number;
+  /** 16 lowercase hex digits: SHA-256 of the 128 RAM bytes, first 8 bytes. */
+  digest: string;
+  /** Cumulative reward per player from frame 1 through `frame`. */
+  rewards: number[];
+}
+
+export type EndReason = "game_over" | "truncated" | "ended_by_participant";
+
+export interface End {
+  frame: number;
+  reason: EndReason;
+}
+
+/** `[frame, KeyboardEvent.code, 1 | 0]`: the frame on which a key change took effect. */
+export type KeyRecord = [number, string, 0 | 1];
+/** `[frame, "hidden" | "visible", epoch ms]`. */
+export type PauseRecord = [number, "hidden" | "visible", number];
+
+export interface ChunkTiming {
+  sent_at_ms: number;
+  keys: KeyRecord[];
+  pauses: PauseRecord[];
+}
+
+/** A chunk as the worker produces it; the stream adds `type` and `seq`. */
+export interface ChunkBody {
+  /** Frames before this chunk. */
+  start: number;
+  /** One array per player of ALE action ids. */
+  actions: number[][];
+  checkpoints: Checkpoint[];
+  end: End | null;
+  client: ChunkTiming;
+}
+
+/** The WebSocket chunk message. */
+export interface Chunk extends ChunkBody {
+  type: "chunk";
+  seq: number;
+}
+
+/** POST /api/episodes answer. */
+export interface EpisodeGrant {
+  episode_id: string;
+  seed: number;
+  env: EpisodeEnv;
+  checkpoint_interval: number;
+  max_chunk_frames: number;
+  rom_url: string;
+  ws_url: string;
+}
+
+/** What the worker needs to continue an episode from the server's log (plus unsent chunks). */
+export interface ResumeFrom {
+  /** Every action so far, one array per player; the emulator is fast-forwarded through them. */
+  actions: number[][];
+  /** The checkpoints of those frames; each is checked during the fast-forward. */
+  checkpoints: Checkpoint[];
+}
+
+// ---- main thread -> worker ----
+
+export interface StartMessage {
+  type: "start";
+  episode: EpisodeGrant;
+  /** Absent for a new episode. */
+  resume?: ResumeFrom;
+  /** Whether the page is hidden now (the worker starts paused then). */
+  hidden: boolean;
+}
+export interface KeysMessage {
+  type: "keys";
+  /** KeyboardEvent.code of every held game key. */
+  held: string[];
+  /** The change that caused this message. */
+  key: string;
+  down: boolean;
+  /** Epoch ms (with sub-ms precision) of the key event. */
+  atMs: number;
+}
+export interface VisibilityMessage {
+  type: "visibility";
+  hidden: boolean;
+}
+/** The participant pressed Finish: end the episode now (`ended_by_participant`). */
+export interface FinishMessage {
+  type: "finish";
+}
+/** Drop the current episode without a final chunk (the page gave up on it). */
+export interface StopMessage {
+  type: "stop";
+}
+export type MainToWorker = StartMessage | KeysMessage | VisibilityMessage | FinishMessage | StopMessage;
+
+// ---- worker -> main thread ----
+
+export interface StartedMessage {
+  type: "started";
+  episodeId: string;
+  /** Frames already played (non-zero after a resume). */
+  frame: number;
+  score: number[];
+}
+export interface FrameMessage {
+  type: "frame";
+  episodeId: string;
+  frame: number;
+  score: number[];
+  width: number;
+  height: number;
+  /** width * height * 4 RGBA bytes (transferred). */
+  pixels: ArrayBuffer;
+}
+export interface ChunkMessage {
+  type: "chunk";
+  episodeId: string;
+  chunk: ChunkBody;
+}
+export interface EndedMessage {
+  type: "ended";
+  episodeId: string;
+  end: End;
+  score: number[];
+}
+export interface PausedMessage {
+  type: "paused";
+  episodeId: string | null;
+  paused: boolean;
+  frame: number;
+}
+/** A key change and the frame on which it took effect, for latency measurement. */
+export interface KeyAppliedMessage {
+  type: "key-applied";
+  episodeId: string;
+  key: string;
+  down: boolean;
+  frame: number;
+  /** Epoch ms of the key event (main thread). */
+  eventMs: number;
+  /** Epoch ms at which the worker emulated `frame` (worker clock). */
+  appliedMs: number;
+}
+export interface WorkerErrorMessage {
+  type: "error";
+  episodeId: string | null;
+  /** "resume" when fast-forwarding failed (the page starts a new episode), else "fatal". */
+  phase: "resume" | "fatal";
+  message: string;
+}
+export type WorkerToMain =
+  | StartedMessage
+  | FrameMessage
+  | ChunkMessage
+  | EndedMessage
+  | PausedMessage
+  | KeyAppliedMessage
+  | WorkerErrorMessage;
