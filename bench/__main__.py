@@ -6,7 +6,7 @@ import json
 import platform
 import sys
 
-from bench import engine
+from bench import engine, participants
 from bench.engine import REPO
 
 
@@ -17,6 +17,7 @@ def main() -> int:
     for name, bench in [
         ("verifier replay vs bare ale-py act loop", engine.verifier_vs_bare),
         ("WebAssembly (Node) vs native ale-py", engine.wasm_vs_native),
+        ("simulated participants streaming to one server", participants.participants),
     ]:
         print(f"\n== {name}", flush=True)
         figures = bench()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from quart import Quart
 
@@ -24,8 +25,14 @@ __all__ = ["create_app"]
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> Quart:
+def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) -> Quart:
     """The server for ``settings``; tasks are read and checked now, the database on start.
+
+    Args:
+        settings: the configuration.
+        seeds: where episode seeds come from; by default unpredictable random seeds. Only load
+            tests pass a fixed source (so pre-recorded logs verify); it is not configurable
+            from the environment or the command line.
 
     Raises:
         ConfigError: the tasks file is invalid (the message names the task and field).
@@ -40,6 +47,7 @@ def create_app(settings: Settings) -> Quart:
         verifier,
         checkpoint_interval=settings.checkpoint_interval,
         max_chunk_frames=settings.max_chunk_frames,
+        seeds=seeds,
     )
     app.extensions["crowdplay"] = ServerState(
         settings=settings,

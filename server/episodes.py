@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -58,8 +59,10 @@ class EpisodeStore:
         *,
         checkpoint_interval: int,
         max_chunk_frames: int,
+        seeds: Callable[[], int] | None = None,
     ) -> None:
         self.db = db
+        self._seeds = seeds or _random_seed
         self.verifier = verifier
         self.checkpoint_interval = checkpoint_interval
         self.max_chunk_frames = max_chunk_frames
@@ -92,7 +95,7 @@ class EpisodeStore:
             id=_new_episode_id(),
             session_id=session_id,
             task_id=task.id,
-            seed=secrets.randbelow(MAX_SEED + 1),
+            seed=self._seeds(),
             env=dataclasses.asdict(env),
             checkpoint_interval=self.checkpoint_interval,
         )
@@ -294,6 +297,11 @@ class EpisodeStore:
         self._jobs.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("episode job failed", exc_info=task.exception())
+
+
+def _random_seed() -> int:
+    """A seed no participant can predict or choose."""
+    return secrets.randbelow(MAX_SEED + 1)
 
 
 def _new_episode_id() -> str:

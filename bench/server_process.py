@@ -1,0 +1,44 @@
+"""The server as the participant bench runs it: ``crowdplay serve`` with a fixed seed source.
+
+Only for load tests on loopback: a fixed seed lets pre-recorded logs verify as accepted, so the
+verifier does the work it does in production. The real command line offers no such option.
+
+    python -m bench.server_process --db PATH --port N --seed S
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from crowdplay.server import Settings, create_app
+
+
+def main() -> None:
+    """Serve until SIGTERM."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--seed", type=int, required=True)
+    args = parser.parse_args()
+    settings = Settings.from_env(db_path=args.db, port=args.port, abandon_after=3600.0)
+    app = create_app(settings, seeds=lambda: args.seed)
+    config = Config()
+    config.bind = [f"127.0.0.1:{args.port}"]
+    config.accesslog = None
+    config.backlog = 2048
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        await serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
