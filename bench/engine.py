@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ale_py import ALEInterface, LoggerMode
 
@@ -52,18 +53,32 @@ def _episodes(game: str, count: int) -> list[EpisodeLog]:
     return logs
 
 
-def _bare_loop(log: EpisodeLog) -> None:
-    """The baseline: ale-py set up as replay does, then one ``act`` per logged action."""
+def _bare_ale(game: str, seed: int, p: float, max_frames: int, mode: int, difficulty: int) -> Any:
+    """ale-py set up by hand as the normative replay prescribes (the baselines' emulator)."""
     ALEInterface.setLoggerMode(LoggerMode.Error)
     ale = ALEInterface()
-    ale.setInt("random_seed", log.seed)
-    ale.setFloat("repeat_action_probability", log.env.repeat_action_probability)
+    ale.setInt("random_seed", seed)
+    ale.setFloat("repeat_action_probability", p)
     ale.setInt("frame_skip", 1)
-    ale.setInt("max_num_frames_per_episode", log.env.max_num_frames_per_episode)
-    ale.loadROM(roms.rom_path(log.env.game))
-    ale.setMode(log.env.mode)
-    ale.setDifficulty(log.env.difficulty)
+    ale.setInt("max_num_frames_per_episode", max_frames)
+    ale.loadROM(roms.rom_path(game))
+    ale.setMode(mode)
+    ale.setDifficulty(difficulty)
     ale.reset_game()
+    return ale
+
+
+def _bare_loop(log: EpisodeLog) -> None:
+    """The baseline: ale-py set up as replay does, then one ``act`` per logged action."""
+    env = log.env
+    ale = _bare_ale(
+        env.game,
+        log.seed,
+        env.repeat_action_probability,
+        env.max_num_frames_per_episode,
+        env.mode,
+        env.difficulty,
+    )
     act = ale.act
     for action in log.actions[0]:
         act(action)
@@ -85,16 +100,7 @@ def verifier_vs_bare(game: str = "space_invaders", episodes: int = 8) -> dict[st
 
 def _native_lcg_loop(game: str, frames: int) -> float:
     """Seconds for the exact loop of wasm/bench.mjs in ale-py (setup not timed)."""
-    ALEInterface.setLoggerMode(LoggerMode.Error)
-    ale = ALEInterface()
-    ale.setInt("random_seed", 0)
-    ale.setFloat("repeat_action_probability", 0.25)
-    ale.setInt("frame_skip", 1)
-    ale.setInt("max_num_frames_per_episode", 108_000)
-    ale.loadROM(roms.rom_path(game))
-    ale.setMode(0)
-    ale.setDifficulty(0)
-    ale.reset_game()
+    ale = _bare_ale(game, 0, 0.25, 108_000, 0, 0)
     actions = _lcg_actions(frames)
     start = time.perf_counter()
     for action in actions:

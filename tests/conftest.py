@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from ale_py import ALEInterface, LoggerMode
+from ale_py import roms as ale_roms
 
 from crowdplay.episode import EpisodeLog
 from crowdplay.verifier import make_env, record
@@ -21,6 +23,42 @@ def random_actions(n: int, seed: int, *, hold: int = 1) -> bytes:
     while len(out) < n:
         out.extend([rng.randrange(18)] * hold)
     return bytes(out[:n])
+
+
+def bare_ale(
+    game: str,
+    seed: int,
+    *,
+    repeat_action_probability: float,
+    max_num_frames_per_episode: int,
+    mode: int,
+    difficulty: int,
+) -> ALEInterface:
+    """ale-py set up by hand as docs/log-format.md prescribes, independent of code under test."""
+    ALEInterface.setLoggerMode(LoggerMode.Error)
+    ale = ALEInterface()
+    ale.setInt("random_seed", seed)
+    ale.setFloat("repeat_action_probability", repeat_action_probability)
+    ale.setInt("frame_skip", 1)
+    ale.setInt("max_num_frames_per_episode", max_num_frames_per_episode)
+    ale.loadROM(ale_roms.get_rom_path(game))
+    ale.setMode(mode)
+    ale.setDifficulty(difficulty)
+    ale.reset_game()
+    return ale
+
+
+def bare_ale_for(log: EpisodeLog) -> ALEInterface:
+    """:func:`bare_ale` with a log's settings and seed."""
+    env = log.env
+    return bare_ale(
+        env.game,
+        log.seed,
+        repeat_action_probability=env.repeat_action_probability,
+        max_num_frames_per_episode=env.max_num_frames_per_episode,
+        mode=env.mode,
+        difficulty=env.difficulty,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -4,27 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ale_py import ALEInterface, LoggerMode, roms
 
 from crowdplay.episode import EpisodeLog
 from crowdplay.errors import InvalidArgument
 from crowdplay.verifier import initial_screen, make_env, record, transitions
-from tests.conftest import random_actions
-
-
-def _bare_ale(log: EpisodeLog) -> ALEInterface:
-    """ale-py set up by the normative replay procedure, independent of the verifier's code."""
-    ALEInterface.setLoggerMode(LoggerMode.Error)
-    ale = ALEInterface()
-    ale.setInt("random_seed", log.seed)
-    ale.setFloat("repeat_action_probability", log.env.repeat_action_probability)
-    ale.setInt("frame_skip", 1)
-    ale.setInt("max_num_frames_per_episode", log.env.max_num_frames_per_episode)
-    ale.loadROM(roms.get_rom_path(log.env.game))
-    ale.setMode(log.env.mode)
-    ale.setDifficulty(log.env.difficulty)
-    ale.reset_game()
-    return ale
+from tests.conftest import bare_ale_for, random_actions
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +17,7 @@ def log() -> EpisodeLog:
 
 
 def test_grayscale_and_rgb_screens_are_ale_py_s(log: EpisodeLog) -> None:
-    ale = _bare_ale(log)
+    ale = bare_ale_for(log)
     assert np.array_equal(initial_screen(log), ale.getScreenRGB())
     assert np.array_equal(initial_screen(log, screens="grayscale"), ale.getScreenGrayscale())
     gray = transitions(log, screens="grayscale")

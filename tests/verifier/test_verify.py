@@ -6,27 +6,17 @@ import dataclasses
 
 import numpy as np
 import pytest
-from ale_py import ALEInterface, LoggerMode, roms
 
 from crowdplay import episode
 from crowdplay.episode import Checkpoint, End, EpisodeLog
 from crowdplay.errors import RomMismatch, UnknownRom, UnsupportedEnvironment
 from crowdplay.verifier import Status, make_env, record, transitions, verify
-from tests.conftest import random_actions
+from tests.conftest import bare_ale_for, random_actions
 
 
 def _raw_ram_trace(log: EpisodeLog, actions: bytes) -> list[bytes]:
     """RAM after every frame from a bare ale-py loop, independent of the verifier's code."""
-    ALEInterface.setLoggerMode(LoggerMode.Error)
-    ale = ALEInterface()
-    ale.setInt("random_seed", log.seed)
-    ale.setFloat("repeat_action_probability", log.env.repeat_action_probability)
-    ale.setInt("frame_skip", 1)
-    ale.setInt("max_num_frames_per_episode", log.env.max_num_frames_per_episode)
-    ale.loadROM(roms.get_rom_path(log.env.game))
-    ale.setMode(log.env.mode)
-    ale.setDifficulty(log.env.difficulty)
-    ale.reset_game()
+    ale = bare_ale_for(log)
     out = []
     for a in actions:
         ale.act(a)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import struct
 
 import pytest
-from ale_py import ALEInterface, LoggerMode
+from ale_py import ALEInterface
 
 from crowdplay import roms
 from crowdplay.verifier import make_env
-from tests.conftest import random_actions
+from tests.conftest import bare_ale, random_actions
 from tests.wasm.conftest import NodeTools
 
 FRAMES = 20_000
@@ -35,16 +35,14 @@ def _spec(game: str, frames: int) -> dict[str, object]:
 
 
 def _ale_trace(spec: dict[str, object]) -> bytes:
-    ALEInterface.setLoggerMode(LoggerMode.Error)
-    ale = ALEInterface()
-    ale.setInt("random_seed", spec["seed"])
-    ale.setFloat("repeat_action_probability", spec["repeat_action_probability"])
-    ale.setInt("frame_skip", 1)
-    ale.setInt("max_num_frames_per_episode", spec["max_num_frames_per_episode"])
-    ale.loadROM(roms.rom_path(str(spec["game"])))
-    ale.setMode(spec["mode"])
-    ale.setDifficulty(spec["difficulty"])
-    ale.reset_game()
+    ale = bare_ale(
+        str(spec["game"]),
+        spec["seed"],
+        repeat_action_probability=spec["repeat_action_probability"],
+        max_num_frames_per_episode=spec["max_num_frames_per_episode"],
+        mode=spec["mode"],
+        difficulty=spec["difficulty"],
+    )
     out = bytearray()
     for action in spec["actions"]:  # type: ignore[attr-defined]
         reward = ale.act(action)
@@ -94,6 +92,5 @@ def test_every_rom(game: str, node_tools: NodeTools) -> None:
 
 
 def test_unsupported_roms_are_refused_natively_too() -> None:
-    from ale_py import ALEInterface
 
     assert all(ALEInterface.isSupportedROM(roms.rom_path(g)) is None for g in UNSUPPORTED)
