@@ -117,10 +117,11 @@ async def _participant(
     return result
 
 
-def _verified(db: Path) -> int:
+def _unverified(db: Path) -> int:
+    """Episodes that ended but have no verdict yet."""
     with sqlite3.connect(db) as conn:
         (count,) = conn.execute(
-            "SELECT count(*) FROM episodes WHERE verdict_status IS NOT NULL"
+            "SELECT count(*) FROM episodes WHERE status = 'ended' AND verdict_status IS NULL"
         ).fetchone()
         return int(count)
 
@@ -178,13 +179,16 @@ def run_level(n: int, messages: list[dict[str, Any]], workdir: Path) -> dict[str
             _all(base, sessions, messages, [spread + i * CHUNK_SECONDS / n for i in range(n)])
         )
         streamed = time.monotonic()
-        while _verified(db) < n and time.monotonic() < streamed + 900:
+        while _unverified(db) and time.monotonic() < streamed + 900:
             time.sleep(0.25)
         drained = time.monotonic() - streamed
         accepted = _accepted(db)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    errors = sorted({e for r in results for e in r.errors})
+    if errors:
+        print(f"  N={n}: {len(errors)} distinct client errors, e.g. {errors[:3]}", flush=True)
     latencies = sorted(x for r in results for x in r.latencies)
     sent = n * len(messages)
     return {
@@ -197,6 +201,7 @@ def run_level(n: int, messages: list[dict[str, Any]], workdir: Path) -> dict[str
         else -1,
         f"participants_{n}_verify_drain_s": drained,
         f"participants_{n}_accepted": accepted,
+        f"participants_{n}_clients_failed": sum(1 for r in results if r.errors),
     }
 
 
@@ -231,6 +236,7 @@ def participants(levels: tuple[int, ...] = (100, 500, 1000), seconds: int = 20) 
             figures.update(level)
             ok = (
                 level[f"participants_{n}_chunks_lost"] == 0
+                and level[f"participants_{n}_clients_failed"] == 0
                 and level[f"participants_{n}_late_sends"]
                 < 0.01 * level[f"participants_{n}_chunks_sent"]
                 and 0 <= level[f"participants_{n}_ack_p99_ms"] <= 250

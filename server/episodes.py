@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from crowdplay import episode
 from crowdplay.episode import MAX_SEED, Checkpoint, End, EnvSpec, EpisodeLog
@@ -114,17 +114,37 @@ class EpisodeStore:
     async def ingest(self, episode_id: str, message: dict[str, Any]) -> Ack:
         """Validate and durably store one chunk message; return what to acknowledge.
 
+        The hot path of the server: one connection, Core statements (no ORM unit of work), one
+        transaction that reads the episode's progress, inserts the chunk and advances it.
+
         Raises:
             BadRequest: the chunk is invalid, out of order, or conflicts with a stored one;
                 nothing is stored.
         """
-        async with self._locks[episode_id]:
-            row = await self.get(episode_id)
+        episodes = Episode.__table__
+        async with self._locks[episode_id], self.db.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        episodes.c.status,
+                        episodes.c.end_reason,
+                        episodes.c.next_seq,
+                        episodes.c.frames,
+                        episodes.c.env,
+                        episodes.c.checkpoint_interval,
+                    ).where(episodes.c.id == episode_id)
+                )
+            ).one_or_none()
             if row is None:
                 raise BadRequest(f"no episode {episode_id}")
             seq = message.get("seq")
             if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < row.next_seq:
-                return await self._resent(row, seq, message)
+                stored = await conn.scalar(
+                    select(Chunk.sha256).where(Chunk.episode_id == episode_id, Chunk.seq == seq)
+                )
+                if stored != chunk_sha256(message):
+                    raise BadRequest(f"chunk {seq} was already stored with different content")
+                return Ack(seq, bool(row.status == "ended" and seq == row.next_seq - 1))
             if row.status != "open":
                 raise BadRequest(
                     f"episode {episode_id} has ended ({row.end_reason}); no more chunks"
@@ -142,36 +162,30 @@ class EpisodeStore:
                 ),
             )
             now = utcnow()
-            async with self.db.session() as s, s.begin():
-                s.add(
-                    Chunk(
-                        episode_id=episode_id,
-                        seq=chunk.seq,
-                        start=chunk.start,
-                        frames=chunk.frames,
-                        sha256=chunk.sha256,
-                        body=pack_body(chunk),
-                        received_at=now,
-                    )
+            await conn.execute(
+                insert(Chunk.__table__).values(
+                    episode_id=episode_id,
+                    seq=chunk.seq,
+                    start=chunk.start,
+                    frames=chunk.frames,
+                    sha256=chunk.sha256,
+                    body=pack_body(chunk),
+                    received_at=now,
                 )
-                changes: dict[str, Any] = {
-                    "next_seq": chunk.seq + 1,
-                    "frames": chunk.start + chunk.frames,
-                    "updated_at": now,
-                }
-                if chunk.end is not None:
-                    changes |= {"status": "ended", "end_reason": chunk.end.reason}
-                await s.execute(update(Episode).where(Episode.id == episode_id).values(**changes))
+            )
+            changes: dict[str, Any] = {
+                "next_seq": chunk.seq + 1,
+                "frames": chunk.start + chunk.frames,
+                "updated_at": now,
+            }
+            if chunk.end is not None:
+                changes |= {"status": "ended", "end_reason": chunk.end.reason}
+            await conn.execute(
+                update(episodes).where(episodes.c.id == episode_id).values(**changes)
+            )
         if chunk.end is not None:
             self._spawn(self._finish(episode_id))
         return Ack(chunk.seq, chunk.end is not None)
-
-    async def _resent(self, row: Episode, seq: int, message: dict[str, Any]) -> Ack:
-        async with self.db.session() as s:
-            stored = await s.get(Chunk, (row.id, seq))
-        if stored is None or stored.sha256 != chunk_sha256(message):
-            raise BadRequest(f"chunk {seq} was already stored with different content")
-        return Ack(seq, bool(row.status == "ended" and seq == row.next_seq - 1))
 
     async def end(self, episode_id: str, reason: str) -> None:
         """End an open episode now (``abandoned``): its stored chunks become its log."""
