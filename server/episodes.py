@@ -121,18 +121,17 @@ class EpisodeStore:
             BadRequest: the chunk is invalid, out of order, or conflicts with a stored one;
                 nothing is stored.
         """
-        episodes = Episode.__table__
         async with self._locks[episode_id], self.db.engine.begin() as conn:
             row = (
                 await conn.execute(
                     select(
-                        episodes.c.status,
-                        episodes.c.end_reason,
-                        episodes.c.next_seq,
-                        episodes.c.frames,
-                        episodes.c.env,
-                        episodes.c.checkpoint_interval,
-                    ).where(episodes.c.id == episode_id)
+                        Episode.status,
+                        Episode.end_reason,
+                        Episode.next_seq,
+                        Episode.frames,
+                        Episode.env,
+                        Episode.checkpoint_interval,
+                    ).where(Episode.id == episode_id)
                 )
             ).one_or_none()
             if row is None:
@@ -163,7 +162,7 @@ class EpisodeStore:
             )
             now = utcnow()
             await conn.execute(
-                insert(Chunk.__table__).values(
+                insert(Chunk).values(
                     episode_id=episode_id,
                     seq=chunk.seq,
                     start=chunk.start,
@@ -180,9 +179,7 @@ class EpisodeStore:
             }
             if chunk.end is not None:
                 changes |= {"status": "ended", "end_reason": chunk.end.reason}
-            await conn.execute(
-                update(episodes).where(episodes.c.id == episode_id).values(**changes)
-            )
+            await conn.execute(update(Episode).where(Episode.id == episode_id).values(**changes))
         if chunk.end is not None:
             self._spawn(self._finish(episode_id))
         return Ack(chunk.seq, chunk.end is not None)
