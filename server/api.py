@@ -77,12 +77,11 @@ async def start_session() -> Response:
     identity = identify(params)
     async with state().db.session() as s, s.begin():
         participant = None
-        if identity.key is not None:
+        if identity.key_field is not None:
             participant = await s.scalar(
                 select(Participant).where(
                     Participant.platform == identity.platform,
-                    Participant.platform_ids[_key_field(identity.platform)].as_string()
-                    == identity.key,
+                    Participant.platform_ids[identity.key_field].as_string() == identity.key,
                 )
             )
         if participant is None:
@@ -107,10 +106,6 @@ async def start_session() -> Response:
             "platform": identity.platform,
         }
     )
-
-
-def _key_field(platform: str) -> str:
-    return {"mturk": "workerId", "prolific": "PROLIFIC_PID"}[platform]
 
 
 @api.get("/session")

@@ -36,6 +36,8 @@ _FIELDS = {
     "mturk": ("workerId", "assignmentId", "hitId", "turkSubmitTo"),
     "prolific": ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID"),
 }
+_PERSON_FIELD = {"mturk": "workerId", "prolific": "PROLIFIC_PID"}
+"""The parameter that names the person (not the assignment or session) on each platform."""
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,14 @@ class Identity:
     ids: dict[str, str]
 
     @property
+    def key_field(self) -> str | None:
+        """Which of ``ids`` names the person (``workerId``, ``PROLIFIC_PID``); None if anonymous."""
+        return _PERSON_FIELD.get(self.platform)
+
+    @property
     def key(self) -> str | None:
         """The platform's stable id of the person (worker id, Prolific PID), if any."""
-        return {"mturk": self.ids.get("workerId"), "prolific": self.ids.get("PROLIFIC_PID")}.get(
-            self.platform
-        )
+        return None if self.key_field is None else self.ids.get(self.key_field)
 
 
 def identify(params: dict[str, Any]) -> Identity:
