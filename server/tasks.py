@@ -47,8 +47,10 @@ class Task:
         game: ale-py ROM id.
         description: one line for the task list.
         instructions: Markdown shown before play.
-        mode: game mode; None for the game's default (its first available mode).
-        difficulty: difficulty switch; None for 0 (or the first available where 0 is not).
+        mode: game mode; :func:`load_tasks` fills in the game's default (its first available
+            mode) when the file gives none.
+        difficulty: difficulty switch; :func:`load_tasks` fills in 0 (or the first available
+            where 0 is not) when the file gives none.
         repeat_action_probability: sticky actions (default 0.25 as ALE v5).
         max_frames: truncation limit per episode, in frames.
         session_minutes: session length in minutes of play, or None.
@@ -148,13 +150,13 @@ def _task(entry: dict[str, Any], where: str) -> Task:
     url = entry.get("completion_url")
     if url is not None and not (isinstance(url, str) and url.startswith("https://")):
         raise ConfigError(f"{where}: field 'completion_url' must be an https:// URL")
+    env = make_env(entry["game"], mode=entry.get("mode"), difficulty=entry.get("difficulty"))
     try:
-        open_emulator(
-            make_env(entry["game"], mode=entry.get("mode"), difficulty=entry.get("difficulty")), 0
-        )
+        open_emulator(env, 0)
     except UnsupportedEnvironment as err:
         raise ConfigError(f"{where}: {err}") from None
-    values = dict(entry)
+    # Resolved once here, so issuing an episode needs no emulator to find the game's defaults.
+    values = dict(entry, mode=env.mode, difficulty=env.difficulty)
     for name in ("repeat_action_probability", "session_minutes"):
         if name in values:
             values[name] = float(values[name])

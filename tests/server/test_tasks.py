@@ -32,6 +32,8 @@ def test_demo_tasks_are_the_papers_six_games() -> None:
         ["space_invaders", "riverraid", "montezuma_revenge", "qbert", "breakout", "beam_rider"]
     )
     assert all(t.repeat_action_probability == 0.25 for t in tasks.values())
+    # The file names no mode or difficulty: loading resolves the games' defaults once.
+    assert all((t.mode, t.difficulty) == (0, 0) for t in tasks.values())
 
 
 @pytest.mark.parametrize(
