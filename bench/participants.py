@@ -117,20 +117,10 @@ async def _participant(
     return result
 
 
-def _unverified(db: Path) -> int:
-    """Episodes that ended but have no verdict yet."""
+def _count(db: Path, where: str) -> int:
+    """How many episodes in the server's database match ``where`` (bench-written SQL only)."""
     with sqlite3.connect(db) as conn:
-        (count,) = conn.execute(
-            "SELECT count(*) FROM episodes WHERE status = 'ended' AND verdict_status IS NULL"
-        ).fetchone()
-        return int(count)
-
-
-def _accepted(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
-        (count,) = conn.execute(
-            "SELECT count(*) FROM episodes WHERE verdict_status = 'accepted'"
-        ).fetchone()
+        (count,) = conn.execute(f"SELECT count(*) FROM episodes WHERE {where}").fetchone()
         return int(count)
 
 
@@ -179,10 +169,13 @@ def run_level(n: int, messages: list[dict[str, Any]], workdir: Path) -> dict[str
             _all(base, sessions, messages, [spread + i * CHUNK_SECONDS / n for i in range(n)])
         )
         streamed = time.monotonic()
-        while _unverified(db) and time.monotonic() < streamed + 900:
+        while (
+            _count(db, "status = 'ended' AND verdict_status IS NULL")
+            and time.monotonic() < streamed + 900
+        ):
             time.sleep(0.25)
         drained = time.monotonic() - streamed
-        accepted = _accepted(db)
+        accepted = _count(db, "verdict_status = 'accepted'")
     finally:
         server.terminate()
         server.wait(timeout=30)
