@@ -9,7 +9,13 @@ Example:
 
 from crowdplay.verifier.emulator import AlePyEmulator, Emulator, Run, open_emulator
 from crowdplay.verifier.record import make_env, record
-from crowdplay.verifier.replay import ScreenKind, Transition, initial_screen, transitions
+from crowdplay.verifier.replay import (
+    Replayer,
+    ScreenKind,
+    Transition,
+    initial_screen,
+    transitions,
+)
 from crowdplay.verifier.verdict import Status, Verdict, verify
 
 __all__ = [
@@ -21,6 +27,7 @@ __all__ = [
     "record",
     "ScreenKind",
     "Transition",
+    "Replayer",
     "transitions",
     "initial_screen",
     "Status",

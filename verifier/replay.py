@@ -7,18 +7,18 @@ reads a value the client claimed.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from crowdplay.episode import EpisodeLog, ram_digest
+from crowdplay.episode import Checkpoint, EnvSpec, EpisodeLog, ram_digest
 from crowdplay.errors import InvalidArgument, ReplayDiverged
 from crowdplay.verifier.emulator import open_emulator
 
-__all__ = ["ScreenKind", "Transition", "transitions", "initial_screen"]
+__all__ = ["ScreenKind", "Transition", "Replayer", "transitions", "initial_screen"]
 
 ScreenKind = Literal["rgb", "grayscale"]
 """How a screen is rendered: ALE's RGB palette or its grayscale palette."""
@@ -107,46 +107,98 @@ def _screen_kind(screens: object) -> ScreenKind | None:
     raise InvalidArgument(f"screens must be False, True, 'rgb' or 'grayscale'; got {screens!r}")
 
 
+class Replayer:
+    """One emulator following an episode as its actions arrive: :func:`transitions`, live.
+
+    The server's live statistics feed each chunk's actions as it comes; :func:`transitions`
+    feeds a whole log at once. Both step the same emulator the same way.
+
+    Args:
+        env: the episode's settings.
+        seed: the episode's seed.
+        screens: render each frame's screen (``"rgb"`` or ``"grayscale"``), or None.
+
+    Raises:
+        UnknownRom, RomMismatch, UnsupportedEnvironment: see
+            :func:`crowdplay.verifier.open_emulator`.
+    """
+
+    def __init__(self, env: EnvSpec, seed: int, *, screens: ScreenKind | None = None) -> None:
+        self._emulator = open_emulator(env, seed)
+        self._render = {
+            "rgb": self._emulator.screen_rgb,
+            "grayscale": self._emulator.screen_grayscale,
+            None: None,
+        }[screens]
+        self._cumulative = [0] * env.players
+        self.frame = 0
+        """Frames emulated so far."""
+        self.ended = False
+        """The game ended (terminated or truncated); later actions are ignored."""
+
+    def feed(
+        self,
+        actions: Sequence[bytes],
+        checkpoints: Iterable[Checkpoint] = (),
+        controllers: Sequence[Iterator[str]] | None = None,
+    ) -> Iterator[Transition]:
+        """Emulate one frame per action (one ``bytes`` per player) and yield its transition.
+
+        Args:
+            actions: each player's actions for the next frames, all of the same length.
+            checkpoints: the log's checkpoints among those frames, compared as they pass.
+            controllers: for each player, an iterator of the controller frame by frame
+                (default: human).
+
+        Raises:
+            ReplayDiverged: a checkpoint's digest or rewards differ from the replay.
+        """
+        by_frame = {c.frame: c for c in checkpoints}
+        drivers = controllers or [itertools.repeat("human") for _ in actions]
+        for frame_actions in zip(*actions, strict=True):
+            if self.ended:
+                return
+            rewards = self._emulator.step(frame_actions)
+            ram = self._emulator.ram()
+            self.frame += 1
+            self._cumulative = [c + r for c, r in zip(self._cumulative, rewards, strict=True)]
+            checkpoint = by_frame.get(self.frame)
+            if checkpoint is not None:
+                _compare(self.frame, ram, tuple(self._cumulative), checkpoint)
+            terminated = self._emulator.terminated()
+            truncated = self._emulator.truncated()
+            self.ended = terminated or truncated
+            yield Transition(
+                frame=self.frame,
+                actions=tuple(frame_actions),
+                rewards=rewards,
+                lives=self._emulator.lives(),
+                terminated=terminated,
+                truncated=truncated,
+                ram=ram,
+                controllers=tuple(next(c) for c in drivers),
+                screen=None if self._render is None else self._render(),
+            )
+
+
+def _compare(frame: int, ram: bytes, cumulative: tuple[int, ...], checkpoint: Checkpoint) -> None:
+    """Raise :class:`ReplayDiverged` if the replay after ``frame`` differs from ``checkpoint``."""
+    if ram_digest(ram) != checkpoint.digest:
+        raise ReplayDiverged(frame, "RAM digest differs from the log's checkpoint")
+    if cumulative != checkpoint.rewards:
+        raise ReplayDiverged(
+            frame, f"cumulative rewards {cumulative} differ from the log's {checkpoint.rewards}"
+        )
+
+
 def _replay(log: EpisodeLog, screens: ScreenKind | None, check: bool) -> Iterator[Transition]:
     """The generator behind :func:`transitions`, with ``screens`` already validated."""
-    emulator = open_emulator(log.env, log.seed)
-    render = {"rgb": emulator.screen_rgb, "grayscale": emulator.screen_grayscale, None: None}[
-        screens
-    ]
-    controllers = _controller_per_frame(log)
-    checkpoints = {c.frame: c for c in log.checkpoints} if check else {}
-    cumulative = [0] * log.players
-    for index in range(log.num_frames):
-        actions = tuple(player_actions[index] for player_actions in log.actions)
-        rewards = emulator.step(actions)
-        ram = emulator.ram()
-        frame = index + 1
-        cumulative = [c + r for c, r in zip(cumulative, rewards, strict=True)]
-        checkpoint = checkpoints.get(frame)
-        if checkpoint is not None:
-            if ram_digest(ram) != checkpoint.digest:
-                raise ReplayDiverged(frame, "RAM digest differs from the log's checkpoint")
-            if tuple(cumulative) != checkpoint.rewards:
-                raise ReplayDiverged(
-                    frame,
-                    f"cumulative rewards {tuple(cumulative)} differ from the log's "
-                    f"{checkpoint.rewards}",
-                )
-        terminated = emulator.terminated()
-        truncated = emulator.truncated()
-        yield Transition(
-            frame=frame,
-            actions=actions,
-            rewards=rewards,
-            lives=emulator.lives(),
-            terminated=terminated,
-            truncated=truncated,
-            ram=ram,
-            controllers=tuple(next(c) for c in controllers),
-            screen=None if render is None else render(),
-        )
-        if terminated or truncated:
-            return
+    replayer = Replayer(log.env, log.seed, screens=screens)
+    yield from replayer.feed(
+        [a[: log.num_frames] for a in log.actions],
+        log.checkpoints if check else (),
+        _controller_per_frame(log),
+    )
 
 
 def _controller_per_frame(log: EpisodeLog) -> list[Iterator[str]]:
