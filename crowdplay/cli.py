@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from crowdplay.datasets import cli as datasets_cli
 from crowdplay.server import cli as server_cli
 from crowdplay.verifier import cli as verifier_cli
 
@@ -19,6 +20,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
     verifier_cli.register(commands)
     server_cli.register(commands)
+    datasets_cli.register(commands)
     args = parser.parse_args(argv)
     status: int = args.handler(args)
     return status

@@ -19,6 +19,17 @@ __all__ = [
     "ReplayDiverged",
     "InvalidArgument",
     "UnknownAgent",
+    "DatasetNotFound",
+    "UnsupportedDatasetFormat",
+    "EpisodeRefused",
+    "EpisodeConflict",
+    "SyncError",
+    "SyncUnauthorized",
+    "ServerUnreachable",
+    "NotACrowdPlayServer",
+    "LogIntegrityError",
+    "MissingExtra",
+    "ExportError",
 ]
 
 
@@ -81,3 +92,52 @@ class ConfigError(Error):
 
 class BadRequest(Error):
     """A participant's request or chunk is invalid; the message says what was wrong."""
+
+
+class DatasetNotFound(Error):
+    """A dataset name or path names no dataset folder (opened for reading, not created)."""
+
+
+class UnsupportedDatasetFormat(Error):
+    """A dataset folder declares a format version this code does not read, or none at all."""
+
+
+class EpisodeRefused(Error):
+    """An episode log cannot be added to a dataset: unreadable, rejected by replay or unusable."""
+
+    def __init__(self, episode_id: str, reason: str) -> None:
+        super().__init__(f"episode {episode_id} refused: {reason}")
+        self.episode_id = episode_id
+        self.reason = reason
+
+
+class EpisodeConflict(EpisodeRefused):
+    """A dataset already holds a different log under the same episode id."""
+
+
+class SyncError(Error):
+    """A dataset sync from a CrowdPlay server cannot go on; what was synced so far is kept."""
+
+
+class SyncUnauthorized(SyncError):
+    """The server refused the researcher token (HTTP 401)."""
+
+
+class ServerUnreachable(SyncError):
+    """The server's URL cannot be reached (no such host, connection refused or cut, timeout)."""
+
+
+class NotACrowdPlayServer(SyncError):
+    """The URL answered, but not as a CrowdPlay research API of a version this code reads."""
+
+
+class LogIntegrityError(SyncError):
+    """A downloaded episode log's SHA-256 differs from the one the server listed for it."""
+
+
+class MissingExtra(Error):
+    """An optional integration is used whose pip extra is not installed; the message names it."""
+
+
+class ExportError(Error):
+    """An export cannot be written (an episode failed to regenerate, the output exists)."""
