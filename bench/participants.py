@@ -8,8 +8,9 @@ replay of its episode and verification does real work. Measured per N: acknowled
 (send to ack), chunks lost (never acknowledged), late sends (the client loop itself could not keep
 up), and the time from the last ack until every episode's verdict was stored.
 
-Verification is deferred to the end of each episode; live replay during play (for the incentive
-panel of the statistics issue) is not built yet, so it is not measured here.
+The server follows every open episode live (server/live.py: each chunk is replayed with the
+task's statistics collectors for the participant's progress panel, one live worker process) and
+verifies each episode at its end; ``progress`` messages received are counted.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class ClientResult:
     latencies: list[float] = field(default_factory=list)
     lost: int = 0
     late: int = 0
+    progress: int = 0
+    """Live progress messages received (the server replays every chunk as it arrives)."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -101,7 +104,7 @@ async def _participant(
                 sent = time.monotonic()
                 await ws.send(json.dumps(message))
                 try:
-                    answer = json.loads(await asyncio.wait_for(ws.recv(), ACK_TIMEOUT))
+                    answer = await _answer(ws, result)
                 except TimeoutError:
                     result.lost += 1
                     continue
@@ -115,6 +118,17 @@ async def _participant(
         result.errors.append(repr(err))
         result.lost += len(messages) - len(result.latencies) - result.lost
     return result
+
+
+async def _answer(ws: Any, result: ClientResult) -> dict[str, Any]:
+    """The server's answer to a chunk; live ``progress`` messages on the way are counted."""
+    deadline = time.monotonic() + ACK_TIMEOUT
+    while True:
+        raw = await asyncio.wait_for(ws.recv(), max(0.0, deadline - time.monotonic()))
+        answer: dict[str, Any] = json.loads(raw)
+        if answer.get("type") != "progress":
+            return answer
+        result.progress += 1
 
 
 def _count(db: Path, where: str) -> int:
@@ -188,6 +202,7 @@ def run_level(n: int, messages: list[dict[str, Any]], workdir: Path) -> dict[str
         f"participants_{n}_chunks_sent": sent,
         f"participants_{n}_chunks_lost": sum(r.lost for r in results),
         f"participants_{n}_late_sends": sum(r.late for r in results),
+        f"participants_{n}_progress_messages": sum(r.progress for r in results),
         f"participants_{n}_ack_p50_ms": 1000 * statistics.median(latencies) if latencies else -1,
         f"participants_{n}_ack_p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))]
         if latencies

@@ -9,13 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, abort, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from crowdplay import episode, roms
 from crowdplay.errors import BadRequest
+from crowdplay.server.incentives import choose_treatment
 from crowdplay.server.models import Episode, Participant, Session, utcnow
+from crowdplay.server.payments import settle
 from crowdplay.server.sessions import Identity, completion_code, identify, new_id, submit_target
 from crowdplay.server.state import state
+from crowdplay.server.tasks import Task
 
 __all__ = ["api"]
 
@@ -91,11 +94,25 @@ async def start_session() -> Response:
             s.add(participant)
         else:
             participant.platform_ids = identity.ids  # the latest assignment/session ids
+        treatment = None
+        offered = [t.id for t in task.treatments if t.offered_on(identity.platform)]
+        if offered:
+            counts = dict(
+                (
+                    await s.execute(
+                        select(Session.treatment, func.count())
+                        .where(Session.task_id == task.id)
+                        .group_by(Session.treatment)
+                    )
+                ).all()
+            )
+            treatment = choose_treatment(offered, counts)
         session = Session(
             id=new_id(),
             participant_id=participant.id,
             task_id=task.id,
             completion_code=completion_code(),
+            treatment=treatment,
         )
         s.add(session)
     return jsonify(
@@ -104,8 +121,29 @@ async def start_session() -> Response:
             "session_id": session.id,
             "task": task.public(),
             "platform": identity.platform,
+            "treatment": _treatment_summary(task, treatment),
         }
     )
+
+
+def _treatment_summary(task: Task, treatment_id: str | None) -> dict[str, Any] | None:
+    """What the play view needs to know of the session's treatment before any progress."""
+    treatment = task.treatment(treatment_id)
+    if treatment is None:
+        return None
+    return {
+        "id": treatment.id,
+        "challenge": treatment.challenge,
+        "raffle": treatment.raffle,
+        "currency": treatment.currency,
+    }
+
+
+@api.get("/session/progress")
+async def session_progress() -> Response:
+    """The caller's session statistics and progress under its treatment (the live panel)."""
+    session = await current_session()
+    return jsonify(await state().progress.of_session(session))
 
 
 @api.get("/session")
@@ -124,6 +162,7 @@ async def get_session() -> Response:
             "session_id": session.id,
             "task": state().tasks[session.task_id].public(),
             "finished": session.finished_at is not None,
+            "treatment": _treatment_summary(state().tasks[session.task_id], session.treatment),
             "episodes": [
                 {
                     "episode_id": r.id,
@@ -202,6 +241,7 @@ async def finish_session() -> Response:
         ).all()
     for episode_id in open_ids:
         await state().episodes.end(episode_id, "ended_by_participant")
+    await settle(state().db, state().tasks, row.id)
     assert participant is not None  # sessions reference participants (foreign key)
     identity = Identity(participant.platform, participant.platform_ids)
     task = state().tasks[row.task_id]

@@ -6,14 +6,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from quart import Quart
 
 from crowdplay.server.api import api
 from crowdplay.server.database import Database
+from crowdplay.server.debrief import debrief
 from crowdplay.server.episodes import EpisodeStore
 from crowdplay.server.ingest import ingest
+from crowdplay.server.library import library
+from crowdplay.server.live import LiveReplays
 from crowdplay.server.pages import pages
+from crowdplay.server.payments import settle
+from crowdplay.server.progress import SessionProgress
+from crowdplay.server.research import research
 from crowdplay.server.sessions import TokenSigner
 from crowdplay.server.settings import Settings
 from crowdplay.server.state import ServerState
@@ -47,18 +54,32 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
         verifier,
         checkpoint_interval=settings.checkpoint_interval,
         max_chunk_frames=settings.max_chunk_frames,
+        tasks=tasks,
         seeds=seeds,
     )
+    replays = LiveReplays(settings.live_workers)
+
+    async def settle_session(episode_id: str, verdict: dict[str, Any]) -> None:
+        """A verdict may complete a finished session: settle its payment then."""
+        row = await episodes.get(episode_id)
+        if row is not None:
+            await settle(db, tasks, row.session_id)
+
+    episodes.verified_listeners.append(settle_session)
     app.extensions["crowdplay"] = ServerState(
         settings=settings,
         tasks=tasks,
         db=db,
         episodes=episodes,
         signer=TokenSigner(settings.secret_key),
+        progress=SessionProgress(db, tasks, episodes, replays),
     )
     app.register_blueprint(api)
+    app.register_blueprint(debrief)
     app.register_blueprint(ingest)
+    app.register_blueprint(library)
     app.register_blueprint(pages)
+    app.register_blueprint(research)
     sweeper: list[asyncio.Task[None]] = []
 
     @app.before_serving
@@ -77,6 +98,7 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
                 await task
         await episodes.drain()
         verifier.close()
+        replays.close()
         await db.close()
 
     return app

@@ -1,4 +1,4 @@
-"""``crowdplay serve`` and ``crowdplay episodes``."""
+"""``crowdplay serve``, ``episodes``, ``stats recompute`` and ``payments``."""
 
 from __future__ import annotations
 
@@ -12,18 +12,22 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from tqdm import tqdm
 
 from crowdplay.errors import Error
 from crowdplay.server.database import Database
 from crowdplay.server.models import Episode, Session
+from crowdplay.server.payments import payments_csv
+from crowdplay.server.recompute import Recomputed, recompute
 from crowdplay.server.sessions import pseudonym
 from crowdplay.server.settings import Settings
+from crowdplay.server.tasks import load_tasks
 
 __all__ = ["register"]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``serve`` and ``episodes`` to the ``crowdplay`` command line."""
+    """Add ``serve``, ``episodes``, ``stats`` and ``payments`` to the ``crowdplay`` command line."""
     serve = commands.add_parser("serve", help="run the participant server")
     serve.add_argument("--tasks", type=Path, help="tasks file (TOML); default: the demo tasks")
     serve.add_argument("--db", type=Path, help="SQLite database file (default crowdplay.sqlite)")
@@ -35,6 +39,36 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     episodes.add_argument("--db", type=Path, help="SQLite database file (default crowdplay.sqlite)")
     episodes.add_argument("--json", action="store_true", help="print JSON lines")
     episodes.set_defaults(handler=_episodes)
+
+    statistics = commands.add_parser(
+        "stats", help="statistics of the episodes in a server database"
+    )
+    actions = statistics.add_subparsers(title="actions", required=True, metavar="ACTION")
+    recompute = actions.add_parser(
+        "recompute",
+        help="re-run statistics collectors over the stored logs and update the stored values",
+    )
+    recompute.add_argument(
+        "--db", type=Path, help="SQLite database file (default crowdplay.sqlite)"
+    )
+    recompute.add_argument("--tasks", type=Path, help="tasks file (TOML); default: the demo tasks")
+    recompute.add_argument(
+        "--task", action="append", default=[], help="only this task's episodes (repeatable)"
+    )
+    recompute.add_argument(
+        "--collectors",
+        default="",
+        help="comma-separated collector names (default: each task's own)",
+    )
+    recompute.add_argument("--workers", type=int, default=1, help="replay processes (default 1)")
+    recompute.set_defaults(handler=_recompute)
+
+    payments = commands.add_parser(
+        "payments", help="print the payments of finished sessions as CSV (per platform)"
+    )
+    payments.add_argument("--db", type=Path, help="SQLite database file (default crowdplay.sqlite)")
+    payments.add_argument("--platform", help="only this platform (mturk, prolific, ...)")
+    payments.set_defaults(handler=_payments)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -84,6 +118,72 @@ def _serve(args: argparse.Namespace) -> int:
         await serve(app, config, shutdown_trigger=stop.wait)
 
     asyncio.run(main())
+    return 0
+
+
+def _open_database(settings: Settings, command: str) -> Database | None:
+    if settings.db_url is None and not settings.db_path.exists():
+        print(f"crowdplay {command}: no database at {settings.db_path}", file=sys.stderr)
+        return None
+    return Database(settings.database_url)
+
+
+def _recompute(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        print("crowdplay stats recompute: --workers must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        settings = _settings(args)
+        tasks = load_tasks(settings.tasks_file)
+    except Error as err:
+        print(f"crowdplay stats recompute: {err}", file=sys.stderr)
+        return 2
+    db = _open_database(settings, "stats recompute")
+    if db is None:
+        return 2
+    names = [n.strip() for n in args.collectors.split(",") if n.strip()]
+    bar = tqdm(desc="recomputing", unit="episode", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    async def run() -> Recomputed:
+        try:
+            return await recompute(
+                db,
+                tasks,
+                task_ids=args.task,
+                collectors=names,
+                workers=args.workers,
+                progress=progress,
+            )
+        finally:
+            await db.close()
+
+    try:
+        result = asyncio.run(run())
+    except Error as err:
+        print(f"crowdplay stats recompute: {err}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
+    print(f"updated {result.episodes} episodes; settled {result.sessions} finished sessions again")
+    return 0
+
+
+def _payments(args: argparse.Namespace) -> int:
+    db = _open_database(_settings(args), "payments")
+    if db is None:
+        return 2
+
+    async def run() -> str:
+        try:
+            return await payments_csv(db, args.platform)
+        finally:
+            await db.close()
+
+    sys.stdout.write(asyncio.run(run()))
     return 0
 
 

@@ -13,17 +13,19 @@ import dataclasses
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ScalarSelect, func, insert, select, update
+from sqlalchemy.orm import aliased
 
 from crowdplay import episode
 from crowdplay.episode import MAX_SEED, Checkpoint, End, EnvSpec, EpisodeLog
 from crowdplay.errors import BadRequest
 from crowdplay.server.chunks import (
+    ChunkData,
     EpisodeContext,
     chunk_sha256,
     pack_body,
@@ -43,10 +45,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Ack:
-    """The answer to a chunk: stored (or already stored), and whether the episode ended."""
+    """The answer to a chunk: stored (or already stored), and whether the episode ended.
+
+    ``chunk`` is the newly stored chunk, None for a resend of one stored before.
+    """
 
     seq: int
     ended: bool
+    chunk: ChunkData | None = None
 
 
 class EpisodeStore:
@@ -59,9 +65,13 @@ class EpisodeStore:
         *,
         checkpoint_interval: int,
         max_chunk_frames: int,
+        tasks: Mapping[str, Task] | None = None,
         seeds: Callable[[], int] | None = None,
     ) -> None:
         self.db = db
+        self.tasks = tasks or {}
+        self.verified_listeners: list[Callable[[str, dict[str, Any]], Awaitable[None]]] = []
+        """Called with the episode id and verdict once a verdict is stored."""
         self._seeds = seeds or _random_seed
         self.verifier = verifier
         self.checkpoint_interval = checkpoint_interval
@@ -182,7 +192,7 @@ class EpisodeStore:
             await conn.execute(update(Episode).where(Episode.id == episode_id).values(**changes))
         if chunk.end is not None:
             self._spawn(self._finish(episode_id))
-        return Ack(chunk.seq, chunk.end is not None)
+        return Ack(chunk.seq, chunk.end is not None, chunk)
 
     async def end(self, episode_id: str, reason: str) -> None:
         """End an open episode now (``abandoned``): its stored chunks become its log."""
@@ -254,18 +264,37 @@ class EpisodeStore:
         blob = episode.encode(log_)
         async with self.db.session() as s, s.begin():
             await s.execute(update(Episode).where(Episode.id == episode_id).values(log=blob))
-        verdict = await self.verifier.verify(blob)
+        task = self.tasks.get(await self._task_id(episode_id) or "")
+        if task is None:
+            verdict = await self.verifier.verify(blob)
+        else:
+            verdict = await self.verifier.verify(blob, task.statistics, task.quality)
         score = verdict["score"][0] if verdict.get("score") else None
+        statistics = verdict.pop("statistics", None)
+        quality_met = verdict.pop("quality_met", None)
         async with self.db.session() as s, s.begin():
             await s.execute(
                 update(Episode)
                 .where(Episode.id == episode_id)
-                .values(verdict_status=verdict["status"], verdict=verdict, score=score)
+                .values(
+                    verdict_status=verdict["status"],
+                    verdict=verdict,
+                    score=score,
+                    statistics=statistics,
+                    quality_met=quality_met,
+                    verdict_seq=_next_verdict_seq(),
+                )
             )
         for future in self._verdict_waiters.pop(episode_id, []):
             if not future.done():
                 future.set_result(verdict)
+        for listener in self.verified_listeners:
+            await listener(episode_id, verdict)
         log.info("episode %s verified: %s", episode_id, verdict["status"])
+
+    async def _task_id(self, episode_id: str) -> str | None:
+        async with self.db.session() as s:
+            return await s.scalar(select(Episode.task_id).where(Episode.id == episode_id))
 
     async def resume_pending(self) -> int:
         """Verify episodes that ended but have no verdict (the server stopped before it came)."""
@@ -308,6 +337,16 @@ class EpisodeStore:
         self._jobs.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("episode job failed", exc_info=task.exception())
+
+
+def _next_verdict_seq() -> ScalarSelect[int]:
+    """One more than the highest verdict sequence number, evaluated inside the verdict's UPDATE.
+
+    One statement reads and writes, so SQLite (one writer at a time) hands out 1, 2, 3, ... in
+    commit order; the column's unique index refuses a duplicate from concurrent writers elsewhere.
+    """
+    other = aliased(Episode)
+    return select(func.coalesce(func.max(other.verdict_seq), 0) + 1).scalar_subquery()
 
 
 def _random_seed() -> int:

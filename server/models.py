@@ -12,7 +12,16 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "Participant", "Session", "Episode", "Chunk", "utcnow"]
+__all__ = [
+    "Base",
+    "Participant",
+    "Session",
+    "Episode",
+    "Chunk",
+    "RaffleEntry",
+    "Feedback",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -48,6 +57,11 @@ class Session(Base):
     completion_code: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The incentive treatment this session was assigned (None: the task has none).
+    treatment: Mapped[str | None] = mapped_column(String(32))
+    # Session-level statistics and the payment computed from them when the session finished.
+    statistics: Mapped[dict[str, Any] | None]
+    payment: Mapped[dict[str, Any] | None]
 
 
 class Episode(Base):
@@ -73,6 +87,13 @@ class Episode(Base):
     verdict_status: Mapped[str | None] = mapped_column(String(12))
     verdict: Mapped[dict[str, Any] | None]
     score: Mapped[int | None]
+    # The verifier's statistics (agent -> key -> value) and whether the episode meets the
+    # task's quality threshold; both filled with the verdict, for accepted episodes.
+    statistics: Mapped[dict[str, Any] | None]
+    quality_met: Mapped[bool | None]
+    # The order in which verdicts were stored (1, 2, ...; None before the verdict): the research
+    # export's cursor, so an episode verified late is never skipped (server/research.py).
+    verdict_seq: Mapped[int | None] = mapped_column(unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -95,3 +116,30 @@ class Chunk(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     body: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RaffleEntry(Base):
+    """An email raffle entry: the address a participant gave, kept apart from gameplay data.
+
+    Nothing exported or shown joins this table; ``entries`` is one per requirement met.
+    """
+
+    __tablename__ = "raffle_entries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    entries: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Feedback(Base):
+    """Feedback or a problem report a participant sent from the score page."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,6 +25,14 @@ async def play(task_id: str) -> Response:
     return await send_from_directory(state().settings.client_dir, "play.html")
 
 
+@pages.get("/score/<task_id>")
+async def score(task_id: str) -> Response:
+    """The score page of a task: the participant's play against the cohort, feedback."""
+    if task_id not in state().tasks:
+        abort(404)
+    return await send_from_directory(state().settings.client_dir, "score.html")
+
+
 @pages.get("/static/wasm/<path:name>")
 async def wasm_file(name: str) -> Response:
     """The emulator's JS surface (wasm/engine.mjs and its types)."""

@@ -21,6 +21,8 @@ from crowdplay.errors import BadRequest
 
 __all__ = [
     "MTURK_PREVIEW",
+    "SOURCES",
+    "PLATFORMS",
     "Identity",
     "TokenSigner",
     "identify",
@@ -38,6 +40,11 @@ _FIELDS = {
 }
 _PERSON_FIELD = {"mturk": "workerId", "prolific": "PROLIFIC_PID"}
 """The parameter that names the person (not the assignment or session) on each platform."""
+SOURCES = ("email", "social", "lab")
+"""Unpaid channels named by a ``source`` URL parameter: an email raffle, social media
+"challenges", a Lab-in-the-Wild-style page; their participants are anonymous."""
+PLATFORMS = ("mturk", "prolific", *SOURCES, "anonymous")
+"""Every value of :attr:`Identity.platform`."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class Identity:
     """Who a participant is on their recruitment platform.
 
     Attributes:
-        platform: ``mturk``, ``prolific`` or ``anonymous``.
+        platform: ``mturk``, ``prolific``, one of :data:`SOURCES`, or ``anonymous``.
         ids: the platform's parameters (e.g. ``workerId``); empty when anonymous.
     """
 
@@ -85,6 +92,11 @@ def identify(params: dict[str, Any]) -> Identity:
             ):
                 raise BadRequest("mturk parameter turkSubmitTo must be an http(s) URL")
             return Identity(platform, {name: params[name] for name in fields})
+    source = params.get("source")
+    if source is not None:
+        if source not in SOURCES:
+            raise BadRequest(f"unknown source {source!r}; accepted: {', '.join(SOURCES)}")
+        return Identity(str(source), {})
     return Identity("anonymous", {})
 
 

@@ -41,6 +41,8 @@ class Settings:
         wasm_dir: the emulator's JS surface (``wasm/engine.mjs``).
         abandon_after: seconds without a chunk after which an open episode is abandoned.
         verifier_workers: processes that replay finished episodes.
+        live_workers: processes that follow open episodes for live statistics.
+        progress_interval: seconds between two live progress messages to one participant.
         max_chunk_frames: the most frames one chunk may carry.
         checkpoint_interval: K, frames between checkpoints, for new episodes.
     """
@@ -56,6 +58,8 @@ class Settings:
     wasm_dir: Path = REPO_ROOT / "wasm"
     abandon_after: float = 120.0
     verifier_workers: int = 1
+    live_workers: int = 1
+    progress_interval: float = 1.0
     max_chunk_frames: int = 600
     checkpoint_interval: int = 60
 
@@ -66,9 +70,16 @@ class Settings:
             raise ConfigError("admin_token must be at least 16 characters (CROWDPLAY_ADMIN_TOKEN)")
         if not 0 < self.port < 65536:
             raise ConfigError(f"port must be in 1..65535, got {self.port}")
-        if self.abandon_after <= 0 or self.verifier_workers < 1 or self.max_chunk_frames < 1:
+        if (
+            self.abandon_after <= 0
+            or self.verifier_workers < 1
+            or self.live_workers < 1
+            or self.max_chunk_frames < 1
+            or self.progress_interval < 0
+        ):
             raise ConfigError(
-                "abandon_after, verifier_workers and max_chunk_frames must be positive"
+                "abandon_after, verifier_workers, live_workers and max_chunk_frames must be "
+                "positive, progress_interval not negative"
             )
         if self.max_chunk_frames < self.checkpoint_interval:
             raise ConfigError("max_chunk_frames must be at least checkpoint_interval")
@@ -99,6 +110,8 @@ class Settings:
             "wasm_dir": Path,
             "abandon_after": float,
             "verifier_workers": int,
+            "live_workers": int,
+            "progress_interval": float,
             "max_chunk_frames": int,
             "checkpoint_interval": int,
         }

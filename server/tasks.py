@@ -16,9 +16,12 @@ from markdown_it import MarkdownIt
 
 from crowdplay import roms
 from crowdplay.errors import ConfigError, UnknownRom, UnsupportedEnvironment
-from crowdplay.verifier import make_env, open_emulator
+from crowdplay.server.incentives import Requirement, Treatment, parse_requirements, parse_treatment
+from crowdplay.verifier import make_env, open_emulator, stats
 
 __all__ = ["Task", "load_tasks"]
+
+PLAYER_0 = "game_0>player_0"
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _FIELDS = {
@@ -34,7 +37,15 @@ _FIELDS = {
     "session_minutes",
     "session_episodes",
     "completion_url",
+    "statistics",
+    "quality",
+    "treatments",
+    "group",
+    "target_hours",
+    "thumbnail_frame",
 }
+_RESERVED_IDS = {"auto"}
+"""Task ids that name something else (``/play/auto`` is automatic assignment)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,18 @@ class Task:
         session_minutes: session length in minutes of play, or None.
         session_episodes: session length in episodes, or None.
         completion_url: the study's completion URL (Prolific); the code is appended as ``cc``.
+        statistics: the statistics collectors run on this task's episodes
+            (:func:`crowdplay.verifier.stats.defaults_for` the game when the file gives none).
+        quality: the task's quality threshold: requirements on an episode's statistics that make
+            it "good data" (empty: every accepted episode is).
+        treatments: the incentive treatments a session of this task may be assigned (balanced
+            at random); empty for no incentive panel.
+        group: the task group (the library page and automatic assignment can be limited to one
+            group with ``?group=``); None for none.
+        target_hours: the good data wanted for this task, in hours of play; automatic
+            assignment balances good data against it (server/assignment.py).
+        thumbnail_frame: the frame of the game shown as the task's thumbnail
+            (server/thumbnails.py).
     """
 
     id: str
@@ -70,6 +93,16 @@ class Task:
     session_minutes: float | None = None
     session_episodes: int | None = None
     completion_url: str | None = None
+    statistics: tuple[str, ...] = ()
+    quality: tuple[Requirement, ...] = ()
+    treatments: tuple[Treatment, ...] = ()
+    group: str | None = None
+    target_hours: float = 1.0
+    thumbnail_frame: int = 600
+
+    def treatment(self, treatment_id: str | None) -> Treatment | None:
+        """The task's treatment of that id (None for None or an id the task no longer has)."""
+        return next((t for t in self.treatments if t.id == treatment_id), None)
 
     @property
     def instructions_html(self) -> str:
@@ -90,6 +123,7 @@ class Task:
             "description": self.description,
             "instructions_html": self.instructions_html,
             "session": session,
+            "group": self.group,
         }
 
 
@@ -105,19 +139,39 @@ def load_tasks(path: Path) -> dict[str, Task]:
         raise ConfigError(f"cannot read tasks file {path}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"tasks file {path} is not valid TOML: {err}") from None
+    unknown = set(doc) - {"task", "treatment"}
+    if unknown:
+        raise ConfigError(f"tasks file {path}: unknown table(s) {sorted(unknown)}")
     entries = doc.get("task")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"tasks file {path} has no [[task]] tables")
+    treatments = _treatments(doc.get("treatment", []), path)
     tasks: dict[str, Task] = {}
     for index, entry in enumerate(entries):
-        task = _task(entry, f"{path}: task #{index + 1}")
+        task = _task(entry, f"{path}: task #{index + 1}", treatments)
         if task.id in tasks:
             raise ConfigError(f"{path}: task id {task.id!r} appears twice")
         tasks[task.id] = task
     return tasks
 
 
-def _task(entry: dict[str, Any], where: str) -> Task:
+def _treatments(entries: object, path: Path) -> dict[str, Treatment]:
+    """The file's ``[[treatment]]`` tables by id."""
+    if not isinstance(entries, list):
+        raise ConfigError(f"{path}: 'treatment' must be an array of tables ([[treatment]])")
+    out: dict[str, Treatment] = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: treatment #{index + 1} must be a table")
+        name = entry.get("id", f"#{index + 1}")
+        treatment = parse_treatment(entry, f"{path}: treatment {name!r}")
+        if treatment.id in out:
+            raise ConfigError(f"{path}: treatment id {treatment.id!r} appears twice")
+        out[treatment.id] = treatment
+    return out
+
+
+def _task(entry: dict[str, Any], where: str, treatments: dict[str, Treatment]) -> Task:
     if "id" in entry:
         where = f"{where.split(':')[0]}: task {entry['id']!r}"
     unknown = set(entry) - _FIELDS
@@ -128,6 +182,17 @@ def _task(entry: dict[str, Any], where: str) -> Task:
             raise ConfigError(f"{where}: field {name!r} is required and must be text")
     if not _ID.fullmatch(entry["id"]):
         raise ConfigError(f"{where}: id must be lowercase letters, digits, '-' or '_'")
+    if entry["id"] in _RESERVED_IDS:
+        raise ConfigError(f"{where}: id {entry['id']!r} is reserved; choose another")
+    group = entry.get("group")
+    if group is not None and not (isinstance(group, str) and _ID.fullmatch(group)):
+        raise ConfigError(
+            f"{where}: field 'group' must be lowercase letters, digits, '-' or '_', got {group!r}"
+        )
+    _check(where, entry, "target_hours", float, lambda v: v > 0, "a positive number")
+    _check(
+        where, entry, "thumbnail_frame", int, lambda v: 0 <= v <= 100_000, "an integer in 0..100000"
+    )
     try:
         roms.rom_md5(entry["game"])
     except UnknownRom as err:
@@ -155,9 +220,46 @@ def _task(entry: dict[str, Any], where: str) -> Task:
         open_emulator(env, 0)
     except UnsupportedEnvironment as err:
         raise ConfigError(f"{where}: {err}") from None
+    statistics = entry.get("statistics", stats.defaults_for(env.game))
+    if not isinstance(statistics, list | tuple) or not all(isinstance(n, str) for n in statistics):
+        raise ConfigError(f"{where}: field 'statistics' must be a list of collector names")
+    try:
+        # Every key the collectors produce, so requirements naming a missing one fail here.
+        keys = set(stats.Collectors(env, statistics).values()[PLAYER_0])
+    except ConfigError as err:
+        raise ConfigError(f"{where}: field 'statistics': {err}") from None
+    quality = parse_requirements(entry.get("quality", []), f"{where}: field 'quality'")
+    ids = entry.get("treatments", [])
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ConfigError(f"{where}: field 'treatments' must be a list of treatment ids")
+    missing = [i for i in ids if i not in treatments]
+    if missing:
+        raise ConfigError(
+            f"{where}: field 'treatments': no [[treatment]] with id {missing[0]!r}; "
+            f"defined: {sorted(treatments)}"
+        )
+    chosen = tuple(treatments[i] for i in ids)
+    needed = {r.statistic for r in quality}
+    for treatment in chosen:
+        needed |= {r.statistic for r in treatment.requirements} | {treatment.time_statistic}
+        if treatment.bonus is not None:
+            needed |= {f.statistic for f in treatment.bonus.factors}
+    unknown_keys = sorted(needed - keys)
+    if unknown_keys:
+        raise ConfigError(
+            f"{where}: no statistic {unknown_keys[0]!r} among this task's collectors "
+            f"{list(statistics)}; they give: {sorted(keys)}"
+        )
     # Resolved once here, so issuing an episode needs no emulator to find the game's defaults.
-    values = dict(entry, mode=env.mode, difficulty=env.difficulty)
-    for name in ("repeat_action_probability", "session_minutes"):
+    values = dict(
+        entry,
+        mode=env.mode,
+        difficulty=env.difficulty,
+        statistics=tuple(statistics),
+        quality=quality,
+        treatments=chosen,
+    )
+    for name in ("repeat_action_probability", "session_minutes", "target_hours"):
         if name in values:
             values[name] = float(values[name])
     return Task(**values)

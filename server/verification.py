@@ -4,23 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from crowdplay import episode
 from crowdplay.errors import Error
-from crowdplay.verifier import verify
+from crowdplay.server.incentives import Requirement
+from crowdplay.verifier import stats, verify
 
 __all__ = ["VerifierPool", "verify_blob"]
 
+PLAYER_0 = "game_0>player_0"
 
-def verify_blob(blob: bytes) -> dict[str, Any]:
+
+def verify_blob(
+    blob: bytes, statistics: Sequence[str] = (), quality: Sequence[Requirement] = ()
+) -> dict[str, Any]:
     """Verify a compact log; the verdict as JSON values (``status`` ``unusable`` on an error).
 
-    Runs in a worker process; the blob is our own compact encoding, never a pickle.
+    An accepted log also gets its ``statistics`` (agent → key → value, from the collectors
+    named, or the game's defaults) and ``quality_met`` (whether player 0's statistics meet
+    every ``quality`` requirement). Runs in a worker process; the blob is our own compact
+    encoding, never a pickle.
     """
     try:
-        return verify(episode.decode(blob)).to_dict()
+        log = episode.decode(blob)
+        verdict = verify(log).to_dict()
+        if verdict["status"] == "accepted":
+            values = stats.collect(log, statistics or None)
+            verdict["statistics"] = values
+            verdict["quality_met"] = all(r.met(values[PLAYER_0]) for r in quality)
+        return verdict
     except Error as err:
         return {"status": "unusable", "reason": str(err), "score": None}
 
@@ -33,10 +48,14 @@ class VerifierPool:
         context = multiprocessing.get_context("forkserver")
         self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
-    async def verify(self, blob: bytes) -> dict[str, Any]:
-        """Verify ``blob`` in a worker process."""
+    async def verify(
+        self, blob: bytes, statistics: Sequence[str] = (), quality: Sequence[Requirement] = ()
+    ) -> dict[str, Any]:
+        """Verify ``blob`` in a worker process (see :func:`verify_blob`)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, verify_blob, blob)
+        return await loop.run_in_executor(
+            self._executor, verify_blob, blob, tuple(statistics), tuple(quality)
+        )
 
     def close(self) -> None:
         """Stop the workers (waits for the running jobs)."""

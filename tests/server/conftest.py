@@ -52,6 +52,8 @@ class Participant:
     def __init__(self, client: Client, token: str) -> None:
         self.client = client
         self.token = token
+        self.progress: list[dict[str, Any]] = []
+        """Live ``progress`` messages received while streaming."""
 
     @property
     def auth(self) -> dict[str, str]:
@@ -77,9 +79,18 @@ class Participant:
         )
 
     async def stream(
-        self, episode_id: str, messages: list[dict[str, Any]], *, hello: bool = True
+        self,
+        episode_id: str,
+        messages: list[dict[str, Any]],
+        *,
+        hello: bool = True,
+        until_frame: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Send messages over the episode's WebSocket; return every answer (ready, acks, ...)."""
+        """Send messages over the episode's WebSocket; return every answer (ready, acks, ...).
+
+        With ``until_frame``, stay connected until a live ``progress`` message reports that
+        frame (progress messages are kept in :attr:`progress`, not returned).
+        """
         answers = []
         async with self.client.websocket(f"/ws/episodes/{episode_id}") as ws:
             if hello:
@@ -87,7 +98,17 @@ class Participant:
                 answers.append(json.loads(await ws.receive()))
             for message in messages:
                 await ws.send(json.dumps(message))
-                answers.append(json.loads(await ws.receive()))
+                while True:  # live progress messages come in between; kept apart
+                    answer = json.loads(await ws.receive())
+                    if answer.get("type") != "progress":
+                        break
+                    self.progress.append(answer)
+                answers.append(answer)
+            if until_frame is not None:  # the live replay catches up after the acks
+                while not self.progress or self.progress[-1]["frame"] < until_frame:
+                    answer = json.loads(await ws.receive())
+                    if answer.get("type") == "progress":
+                        self.progress.append(answer)
         return answers
 
 

@@ -19,16 +19,34 @@ MTURK = {
 PROLIFIC = {"PROLIFIC_PID": "5f00aa", "STUDY_ID": "st1", "SESSION_ID": "se1"}
 
 
-async def test_tasks_are_listed_with_rendered_instructions(client: Client) -> None:
+async def test_the_papers_tasks_are_listed_with_rendered_instructions(client: Client) -> None:
     tasks = (await (await client.get("/api/tasks")).get_json())["tasks"]
-    assert [t["game"] for t in tasks] == [
+    # Appendix A.2: six behaviours of Space Invaders, three of River Raid, standard play of four.
+    assert sorted(t["id"] for t in tasks) == sorted(
+        [
+            "space_invaders",
+            "space_invaders_left",
+            "space_invaders_right",
+            "space_invaders_insideout",
+            "space_invaders_outsidein",
+            "space_invaders_rowbyrow",
+            "river_raid",
+            "river_raid_left",
+            "river_raid_right",
+            "montezuma_revenge",
+            "qbert",
+            "breakout",
+            "beam_rider",
+        ]
+    )
+    assert {t["game"] for t in tasks} == {
         "space_invaders",
         "riverraid",
         "montezuma_revenge",
         "qbert",
         "breakout",
         "beam_rider",
-    ]
+    }
     assert all("<p>" in t["instructions_html"] for t in tasks)
 
 

@@ -28,9 +28,17 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 def test_demo_tasks_are_the_papers_six_games() -> None:
     tasks = load_tasks(DEMO_TASKS)
-    assert sorted(t.game for t in tasks.values()) == sorted(
-        ["space_invaders", "riverraid", "montezuma_revenge", "qbert", "breakout", "beam_rider"]
-    )
+    assert {t.game for t in tasks.values()} == {
+        "space_invaders",
+        "riverraid",
+        "montezuma_revenge",
+        "qbert",
+        "breakout",
+        "beam_rider",
+    }
+    # Every behaviour task has a quality threshold (good data) on its behaviour's statistic.
+    behaviours = [t for t in tasks.values() if t.id.startswith(("space_invaders_", "river_raid_"))]
+    assert len(behaviours) == 7 and all(t.quality for t in behaviours)
     assert all(t.repeat_action_probability == 0.25 for t in tasks.values())
     # The file names no mode or difficulty: loading resolves the games' defaults once.
     assert all((t.mode, t.difficulty) == (0, 0) for t in tasks.values())
@@ -53,6 +61,23 @@ def test_demo_tasks_are_the_papers_six_games() -> None:
         (GOOD + "colour = 'red'\n", "unknown field(s) ['colour']"),
         (GOOD + GOOD, "task id 'si' appears twice"),
         (GOOD.replace('id = "si"', 'id = "Bad Id"'), "id must be lowercase"),
+        (GOOD + 'statistics = ["score", "aim"]\n', "task 'si': field 'statistics': "),
+        (GOOD + 'statistics = ["river_raid_side"]\n', "task 'si': field 'statistics': "),
+        (
+            GOOD + 'quality = [{ statistic = "Aliens killed", at_least = 1 }]\n',
+            "task 'si': no statistic 'Aliens killed' among this task's collectors",
+        ),
+        (
+            GOOD + 'statistics = ["score"]\nquality = [{ statistic = "Playtime", at_least = 1 }]\n',
+            "no statistic 'Playtime'",
+        ),
+        (GOOD + 'treatments = ["bonus"]\n', "task 'si': field 'treatments': no [[treatment]]"),
+        (
+            '[[treatment]]\nid = "t"\nbase_pay = 1\nrequirements = [{ statistic = "Lives" '
+            ", at_least = 1 }]\n" + GOOD + 'treatments = ["t"]\n',
+            "no statistic 'Lives'",
+        ),
+        ('[[treatment]]\nid = "t"\nbonus_formula = "eval"\n' + GOOD, "treatment 't': unknown"),
         ("[[task]\n", "not valid TOML"),
         ("", "no [[task]] tables"),
     ],
