@@ -165,3 +165,77 @@ export type WorkerToMain =
   | PausedMessage
   | KeyAppliedMessage
   | WorkerErrorMessage;
+
+// ---- incentives, progress and the score page (docs/protocol.md, "Progress") ----
+
+/** POST /api/sessions and GET /api/session: the session's incentive treatment, or null. */
+export interface TreatmentSummary {
+  id: string;
+  challenge: boolean;
+  raffle: boolean;
+  currency: string;
+}
+
+/** One requirement of the live panel. */
+export interface ProgressItem {
+  label: string;
+  statistic: string;
+  value: number;
+  required: number;
+  unit: "count" | "fraction" | "seconds" | "points";
+  met: boolean;
+}
+
+/** Where a session stands under its treatment (also the settled `payment`). */
+export interface Progress {
+  treatment: string;
+  currency: string;
+  challenge: boolean;
+  raffle: boolean;
+  /** The time requirement first, then each minimum requirement. */
+  items: ProgressItem[];
+  base: number;
+  bonus: number;
+  total: number;
+  /** Mean over items of min(1, value / required), in [0, 1]. */
+  completion: number;
+  requirements_met: number;
+}
+
+/** GET /api/session/progress. */
+export interface ProgressReport {
+  /** The session's statistics of player 0 (keys depend on the task's collectors). */
+  statistics: Record<string, number>;
+  progress: Progress | null;
+  played_seconds: number;
+  session: { minutes?: number | null; episodes?: number | null };
+  episodes: number;
+}
+
+/** The WebSocket's `progress` message: a report at `frame` of the stream's episode. */
+export interface ProgressMessage extends ProgressReport {
+  type: "progress";
+  frame: number;
+  /** The open episode's statistics of player 0. */
+  episode: Record<string, number>;
+  /** Why the live replay stopped matching the checkpoints (the episode will be rejected). */
+  diverged: string | null;
+}
+
+/** One statistic of GET /api/session/score. */
+export interface CohortView {
+  value: number;
+  /** 1 = highest; ties share the better rank. */
+  rank: number;
+  /** Share of the cohort at or below the value, 0-100. */
+  percentile: number;
+  cohort: number;
+  histogram: { edges: number[]; counts: number[]; bin: number };
+}
+
+/** GET /api/session/score (200 once the session is settled, 409 before). */
+export interface SessionScore {
+  task: { id: string; title: string };
+  statistics: Record<string, CohortView>;
+  payment: Progress | null;
+}

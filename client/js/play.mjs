@@ -3,9 +3,12 @@
 // The emulator runs in a module worker (emulator.worker.mjs); this module draws its frames,
 // forwards the keyboard and the tab's visibility to it, streams its chunks to the server
 // (stream.mjs) and drives the session through the HTTP protocol (docs/protocol.md): a new
-// episode after each game over, resume after a reload, the completion page after Finish.
+// episode after each game over, resume after a reload, the completion page after Finish. The
+// live incentive panel (panel.mjs) follows the server's progress messages; when the session's
+// time is played, the session finishes as if Finish had been pressed.
 import { ApiError, listTasks, request, tokenStore } from "./api.mjs";
 import { Keyboard } from "./keyboard.mjs";
+import { Panel, formatMoney, itemText } from "./panel.mjs";
 import { EpisodeStream, forgetStoredChunks, storedChunks, webSocketUrl } from "./stream.mjs";
 
 /** @typedef {import("./api.mjs").Task} Task */
@@ -15,6 +18,10 @@ import { EpisodeStream, forgetStoredChunks, storedChunks, webSocketUrl } from ".
 /** @typedef {import("./messages").ResumeFrom} ResumeFrom */
 /** @typedef {import("./messages").Chunk} Chunk */
 /** @typedef {import("./stream.mjs").Verdict} Verdict */
+/** @typedef {import("./messages").TreatmentSummary} TreatmentSummary */
+/** @typedef {import("./messages").ProgressReport} ProgressReport */
+/** @typedef {import("./messages").SessionScore} SessionScore */
+/** @typedef {import("./messages").Progress} Progress */
 
 /**
  * @typedef {object} OpenEpisode
@@ -26,22 +33,33 @@ import { EpisodeStream, forgetStoredChunks, storedChunks, webSocketUrl } from ".
  * @property {string} session_id
  * @property {Task} task
  * @property {boolean} finished
+ * @property {TreatmentSummary | null} treatment
  * @property {OpenEpisode | null} open_episode
  *
  * @typedef {object} FinishResult POST /api/session/finish
  * @property {string} completion_code
- * @property {"mturk" | "prolific" | "anonymous"} platform
+ * @property {"mturk" | "prolific" | "email" | "social" | "lab" | "anonymous"} platform
  * @property {{url: string, fields?: Record<string, string>} | null} submit
+ *
+ * @typedef {object} EndContext what the end page needs beside the finish result
+ * @property {string} taskId
+ * @property {string} token
+ * @property {TreatmentSummary | null} treatment
+ * @property {boolean} timeUp the session ended because its time was played
  */
 
 const LOG_FORMAT = "crowdplay.episode/1";
-/** URL parameters passed to POST /api/sessions as `platform`. */
-const PLATFORM_PARAMS = ["workerId", "assignmentId", "hitId", "turkSubmitTo", "PROLIFIC_PID", "STUDY_ID", "SESSION_ID"];
+/** URL parameters passed to POST /api/sessions as `platform` (`source`: email, social or lab). */
+const PLATFORM_PARAMS = [
+  "workerId", "assignmentId", "hitId", "turkSubmitTo", "PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "source",
+];
 const MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE";
 const GAME_OVER_NOTICE_MS = 2000;
 /** How long a finished episode's socket stays open for its verdict. */
 const VERDICT_WAIT_MS = 60_000;
 const MAX_KEY_LATENCIES = 2000;
+/** How often the end page asks whether the session is settled (GET /api/session/score). */
+const SCORE_POLL_MS = 2000;
 
 // ---- The test and debug surface -------------------------------------------------------------
 // `window.crowdplay` is a read-only view of the play state for end-to-end tests and for
@@ -57,6 +75,14 @@ const MAX_KEY_LATENCIES = 2000;
 //   resumed      {episodeId, frames} when this page load resumed an episode, else null
 //   phase        "loading" | "preview" | "consent" | "instructions" | "playing" | "game-over" |
 //                "finishing" | "finished" | "failed"
+//   treatment    the session's treatment summary (POST /api/sessions), or null
+//   progress     the last progress report the panel shows (a WebSocket `progress` message, or
+//                GET /api/session/progress before the first one), or null
+//   playedSeconds the panel's session timer (interpolated between reports)
+//   timeUp       whether the session finished because its time was played
+//   payment      on the end page, the settled session's `payment` once GET /api/session/score
+//                answered (undefined before; null for a task without treatments)
+//   raffle       "stored" once the raffle form was accepted, else null
 const debug = {
   /** @type {number[]} */ score: [0],
   frame: 0,
@@ -67,6 +93,12 @@ const debug = {
   /** @type {object[]} */ keyLatencies: [],
   /** @type {{episodeId: string, frames: number} | null} */ resumed: null,
   phase: "loading",
+  /** @type {TreatmentSummary | null} */ treatment: null,
+  /** @type {ProgressReport | null} */ progress: null,
+  playedSeconds: 0,
+  timeUp: false,
+  /** @type {Progress | null | undefined} */ payment: undefined,
+  /** @type {string | null} */ raffle: null,
 };
 Object.defineProperty(window, "crowdplay", {
   value: Object.freeze({
@@ -79,6 +111,12 @@ Object.defineProperty(window, "crowdplay", {
     get keyLatencies() { return debug.keyLatencies.map((k) => ({ ...k })); },
     get resumed() { return debug.resumed; },
     get phase() { return debug.phase; },
+    get treatment() { return debug.treatment === null ? null : { ...debug.treatment }; },
+    get progress() { return debug.progress === null ? null : structuredClone(debug.progress); },
+    get playedSeconds() { return debug.playedSeconds; },
+    get timeUp() { return debug.timeUp; },
+    get payment() { return debug.payment == null ? debug.payment : structuredClone(debug.payment); },
+    get raffle() { return debug.raffle; },
   }),
 });
 
@@ -111,12 +149,15 @@ const describe = (e) => (e instanceof Error ? e.message : String(e));
 /** Plays episodes one after the other until the participant presses Finish. */
 class Player {
   /**
-   * @param {string} taskId
+   * @param {Task} task
    * @param {string} token
+   * @param {TreatmentSummary | null} treatment
    */
-  constructor(taskId, token) {
-    this.taskId = taskId;
+  constructor(task, token, treatment) {
+    this.taskId = task.id;
     this.token = token;
+    this.treatment = treatment;
+    this.timeUp = false;
     /** @type {EpisodeGrant | null} the episode being played */
     this.grant = null;
     /** @type {EpisodeStream | null} its stream */
@@ -135,6 +176,8 @@ class Player {
     );
     document.addEventListener("visibilitychange", () => this.send({ type: "visibility", hidden: document.hidden }));
     $("finish-button").addEventListener("click", () => this.finish());
+    this.panel = new Panel($("panel"), { session: task.session, onTimeUp: () => this.onTimeUp() });
+    this.gotProgress = false;
   }
 
   /** @param {MainToWorker} message */
@@ -146,9 +189,51 @@ class Player {
   async begin(session) {
     show("play");
     debug.phase = "playing";
+    void this.loadProgress(session.open_episode);
     forgetStoredChunks(session.open_episode?.episode_id ?? null);
     if (session.open_episode !== null && (await this.resume(session.open_episode))) return;
     await this.newEpisode();
+  }
+
+  /**
+   * The session's progress so far (GET /api/session/progress), until the first progress message.
+   * It stands at the open episode's stored frames (the server's live values cover those).
+   * @param {OpenEpisode | null} open
+   */
+  async loadProgress(open) {
+    try {
+      /** @type {ProgressReport} */
+      const report = await request("/api/session/progress", { token: this.token });
+      if (this.gotProgress) return; // a newer report came over the WebSocket
+      this.showProgress(report, open?.episode_id ?? null, open?.frames ?? 0);
+    } catch (e) {
+      console.warn("crowdplay: no progress yet:", e); // the first progress message will show it
+    }
+  }
+
+  /**
+   * @param {ProgressReport} report
+   * @param {string | null} episodeId the episode the report's frame count belongs to
+   * @param {number} frame
+   */
+  showProgress(report, episodeId, frame) {
+    debug.progress = report;
+    this.panel.update(report, episodeId, frame);
+    debug.playedSeconds = this.panel.playedSeconds;
+  }
+
+  /** The session's time is played: end the game and finish, as the Finish button does. */
+  onTimeUp() {
+    if (this.finishing) return;
+    this.timeUp = true;
+    debug.timeUp = true;
+    this.notice("Time is up");
+    this.finish();
+  }
+
+  /** The notice while the last game is saved. */
+  savingNotice() {
+    return this.timeUp ? "Time is up — saving your game…" : "Saving your game…";
   }
 
   async newEpisode() {
@@ -233,6 +318,10 @@ class Player {
       onVerdict: (verdict) => {
         debug.verdicts.push({ episodeId, status: verdict.status, score: verdict.score, reason: verdict.reason ?? null });
       },
+      onProgress: (message) => {
+        this.gotProgress = true;
+        this.showProgress(message, episodeId, message.frame);
+      },
       onError: (message) => this.onStreamError(stream, message),
       onConnection: (connected) => {
         if (stream === this.stream) $("connection").textContent = connected ? "" : "Reconnecting…";
@@ -272,6 +361,8 @@ class Player {
       case "frame":
         this.screen.putImageData(new ImageData(new Uint8ClampedArray(message.pixels), message.width, message.height), 0, 0);
         this.showScore(message.frame, message.score);
+        this.panel.tick(message.episodeId, message.frame);
+        debug.playedSeconds = this.panel.playedSeconds;
         break;
       case "chunk":
         this.stream?.push(message.chunk);
@@ -323,7 +414,7 @@ class Player {
     this.showScore(message.end.frame, message.score);
     const drained = stream.drained().then(() => setTimeout(() => stream.close(), VERDICT_WAIT_MS));
     if (message.end.reason === "ended_by_participant") {
-      this.notice("Saving your game…");
+      this.notice(this.savingNotice());
       await drained;
       await this.finishSession();
       return;
@@ -353,7 +444,7 @@ class Player {
     await this.newEpisode();
   }
 
-  /** The Finish button: ends the episode being played, then the session. */
+  /** The Finish button (or the time is up): ends the episode being played, then the session. */
   finish() {
     if (this.finishing) return;
     this.finishing = true;
@@ -365,29 +456,41 @@ class Player {
 
   async finishSession() {
     this.keyboard.detach();
-    this.notice("Saving your game…");
+    this.notice(this.savingNotice());
     /** @type {FinishResult} */
     const result = await request("/api/session/finish", { method: "POST", token: this.token, body: {} });
     sessionStorage.setItem(`crowdplay.finish.${this.taskId}`, JSON.stringify(result));
     this.worker.terminate();
     debug.episodeId = null;
-    showEnd(result);
+    showEnd(result, { taskId: this.taskId, token: this.token, treatment: this.treatment, timeUp: this.timeUp });
   }
 }
 
 // ---- End page -------------------------------------------------------------------------------
 
-/** @param {FinishResult} result */
-function showEnd(result) {
+/**
+ * The end page: the completion code and the platform's step, the payment once the session is
+ * settled, the raffle form (raffle treatments) and a link to the score page.
+ * @param {FinishResult} result
+ * @param {EndContext} context
+ */
+function showEnd(result, context) {
   debug.phase = "finished";
   const body = $("end-body");
   body.replaceChildren();
+  if (context.timeUp) {
+    const up = document.createElement("p");
+    up.id = "time-up";
+    up.textContent = "Time is up: you have played the whole session.";
+    body.append(up);
+  }
   const code = document.createElement("p");
   code.innerHTML = 'Your completion code: <span class="code"></span>';
   /** @type {HTMLElement} */ (code.querySelector(".code")).textContent = result.completion_code;
   code.id = "completion-code";
   if (result.platform === "mturk" && result.submit !== null) {
     const form = document.createElement("form");
+    form.id = "mturk-form";
     form.method = "POST";
     form.action = result.submit.url;
     for (const [name, value] of Object.entries(result.submit.fields ?? {})) {
@@ -404,6 +507,7 @@ function showEnd(result) {
     body.append(code, form);
   } else if (result.platform === "prolific" && result.submit !== null) {
     const link = document.createElement("a");
+    link.id = "prolific-link";
     link.href = result.submit.url;
     link.textContent = "Return to Prolific to complete the study";
     const p = document.createElement("p");
@@ -414,7 +518,134 @@ function showEnd(result) {
     keep.textContent = "Keep this code: you need it to claim your participation.";
     body.append(code, keep);
   }
+
+  const payment = document.createElement("section");
+  payment.id = "payment";
+  payment.className = "end-payment";
+  payment.textContent = "Your games are being checked…";
+  body.append(payment);
+  if (context.treatment?.raffle) body.append(raffleForm(context.token));
+  const scoreLink = document.createElement("a");
+  scoreLink.id = "score-link";
+  scoreLink.href = `/score/${encodeURIComponent(context.taskId)}`;
+  scoreLink.textContent = "See your results and how you compare with other players";
+  const linkLine = document.createElement("p");
+  linkLine.append(scoreLink);
+  body.append(linkLine);
   show("end");
+  void awaitSettlement(context.token, payment);
+}
+
+/**
+ * Polls GET /api/session/score until the session is settled (200; 409 before), then shows what
+ * it earned.
+ * @param {string} token
+ * @param {HTMLElement} into
+ */
+async function awaitSettlement(token, into) {
+  /** @type {SessionScore} */
+  let answer;
+  for (;;) {
+    try {
+      answer = await request("/api/session/score", { token });
+      break;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 409)) {
+        into.textContent = `Your results could not be shown: ${describe(e)}`;
+        return;
+      }
+    }
+    await sleep(SCORE_POLL_MS);
+  }
+  debug.payment = answer.payment;
+  into.replaceChildren(...paymentView(answer.payment));
+  into.classList.add("settled");
+}
+
+/**
+ * What a settled session earned, as the end page shows it.
+ * @param {Progress | null} payment
+ * @returns {HTMLElement[]}
+ */
+function paymentView(payment) {
+  const line = (/** @type {string} */ id, /** @type {string} */ text) => {
+    const p = document.createElement("p");
+    p.id = id;
+    p.textContent = text;
+    return p;
+  };
+  if (payment === null) return [line("payment-summary", "Your games have been checked: your results are ready.")];
+  const items = document.createElement("ul");
+  items.className = "end-items";
+  for (const item of payment.items) {
+    const li = document.createElement("li");
+    li.className = item.met ? "met" : "";
+    li.textContent = `${item.met ? "✓ " : ""}${itemText(item, payment.challenge)}`;
+    items.append(li);
+  }
+  if (payment.challenge) {
+    const done = payment.items.filter((i) => i.met).length;
+    return [line("payment-summary", `Challenges completed: ${done} of ${payment.items.length}`), items];
+  }
+  const money = (/** @type {number} */ amount) => formatMoney(amount, payment.currency);
+  const out = [];
+  if (payment.raffle) {
+    out.push(line("raffle-entries", `Raffle entries earned: ${payment.requirements_met} (one per requirement met)`));
+  }
+  if (!payment.raffle || payment.total > 0) {
+    out.push(
+      line(
+        "payment-summary",
+        `Your payment: ${money(payment.base)} base + ${money(payment.bonus)} bonus = ${money(payment.total)}`,
+      ),
+    );
+  }
+  out.push(items);
+  return out;
+}
+
+/**
+ * The raffle form: an email address, with explicit consent to store it for the draw.
+ * @param {string} token
+ */
+function raffleForm(token) {
+  const section = document.createElement("section");
+  section.className = "raffle";
+  section.innerHTML = `
+    <h3>Enter the raffle</h3>
+    <p>Leave an email address to take part in the draw. It is stored apart from your game data
+      and used only to contact you if you win.</p>
+    <form id="raffle-form">
+      <label>Email <input type="email" id="raffle-email" name="email" required maxlength="254" autocomplete="email"></label>
+      <label class="check"><input type="checkbox" id="raffle-consent" name="consent">
+        I agree that my email address is stored for the raffle draw.</label>
+      <p><button type="submit" id="raffle-submit" disabled>Enter the raffle</button></p>
+      <p id="raffle-message" role="status"></p>
+    </form>`;
+  const form = /** @type {HTMLFormElement} */ (section.querySelector("form"));
+  const email = /** @type {HTMLInputElement} */ (section.querySelector("#raffle-email"));
+  const consent = /** @type {HTMLInputElement} */ (section.querySelector("#raffle-consent"));
+  const submit = /** @type {HTMLButtonElement} */ (section.querySelector("#raffle-submit"));
+  const message = /** @type {HTMLElement} */ (section.querySelector("#raffle-message"));
+  consent.addEventListener("change", () => (submit.disabled = !consent.checked));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!consent.checked) return;
+    submit.disabled = true;
+    try {
+      await request("/api/session/raffle", { method: "POST", token, body: { email: email.value.trim(), consent: true } });
+      debug.raffle = "stored";
+      form.replaceChildren();
+      const done = document.createElement("p");
+      done.id = "raffle-done";
+      done.textContent = "You are entered in the raffle. Your entries are counted once your games have been checked.";
+      form.append(done);
+    } catch (e) {
+      message.textContent = `Not entered: ${describe(e)}`;
+      submit.disabled = false;
+    }
+  });
+  return section;
 }
 
 // ---- Consent and instructions ---------------------------------------------------------------
@@ -484,14 +715,15 @@ async function main() {
     token = /** @type {string} */ (created.token);
     tokenStore.set(taskId, token);
     await instructions(task);
-    session = { session_id: created.session_id, task, finished: false, open_episode: null };
+    session = { session_id: created.session_id, task, finished: false, treatment: created.treatment ?? null, open_episode: null };
   }
+  debug.treatment = session.treatment ?? null;
   if (session.finished) {
     const stored = sessionStorage.getItem(`crowdplay.finish.${taskId}`);
     const result = stored !== null ? JSON.parse(stored) : await request("/api/session/finish", { method: "POST", token, body: {} });
-    return showEnd(result);
+    return showEnd(result, { taskId, token, treatment: debug.treatment, timeUp: false });
   }
-  await new Player(taskId, token).begin(session);
+  await new Player(task, token, debug.treatment).begin(session);
 }
 
 main().catch((e) => fail(describe(e)));

@@ -7,6 +7,7 @@
 
 /** @typedef {import("./messages").Chunk} Chunk */
 /** @typedef {import("./messages").ChunkBody} ChunkBody */
+/** @typedef {import("./messages").ProgressMessage} ProgressMessage */
 
 /**
  * @typedef {object} Verdict
@@ -67,11 +68,13 @@ export class EpisodeStream {
    * @param {number} [options.nextSeq] the seq of the first chunk not yet sent (a resumed episode)
    * @param {Chunk[]} [options.pending] unacknowledged chunks from an earlier page load
    * @param {(verdict: Verdict) => void} [options.onVerdict]
+   * @param {(progress: ProgressMessage) => void} [options.onProgress] the server's live replay
+   *   of the session (docs/protocol.md, "Progress")
    * @param {(message: string) => void} [options.onError] the server refused a chunk or the hello;
    *   the episode cannot continue on this stream
    * @param {(connected: boolean) => void} [options.onConnection]
    */
-  constructor({ url, token, episodeId, nextSeq = 0, pending = [], onVerdict, onError, onConnection }) {
+  constructor({ url, token, episodeId, nextSeq = 0, pending = [], onVerdict, onProgress, onError, onConnection }) {
     this.url = url;
     this.token = token;
     this.episodeId = episodeId;
@@ -83,6 +86,7 @@ export class EpisodeStream {
     this.ready = false;
     this.failures = 0;
     this.onVerdict = onVerdict ?? (() => {});
+    this.onProgress = onProgress ?? (() => {});
     this.onError = onError ?? (() => {});
     this.onConnection = onConnection ?? (() => {});
     /** @type {(() => void)[]} */
@@ -164,6 +168,9 @@ export class EpisodeStream {
       }
       case "ack":
         this._acknowledge(message.seq);
+        break;
+      case "progress":
+        this.onProgress(message);
         break;
       case "verdict":
         this.onVerdict(message);

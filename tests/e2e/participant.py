@@ -114,3 +114,26 @@ class Participant:
             }""",
             hidden,
         )
+
+    def wait_for_phase(self, phase: str, timeout_ms: float = 60_000) -> None:
+        """Wait until the page's phase (`window.crowdplay.phase`) is `phase`."""
+        self.page.wait_for_function(
+            "(phase) => window.crowdplay?.phase === phase", arg=phase, timeout=timeout_ms
+        )
+
+    def play_until_finished(self, seed: int, timeout_s: float = 120) -> dict[str, Any]:
+        """Keep playing until the page finishes the session by itself (its time is up)."""
+        deadline = time.monotonic() + timeout_s
+        rounds = 0
+        while self.state()["phase"] != "finished":
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the session did not finish in {timeout_s} s: {self.state()}")
+            self.play(2, seed=seed + rounds, fire=0.7)
+            rounds += 1
+        return self.state()
+
+    def wait_for_settlement(self, timeout_ms: float = 120_000) -> dict[str, Any] | None:
+        """On the end page, wait for the settled session's payment (null without treatment)."""
+        self.page.wait_for_function("window.crowdplay.payment !== undefined", timeout=timeout_ms)
+        payment: dict[str, Any] | None = self.state()["payment"]
+        return payment
