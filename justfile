@@ -38,6 +38,20 @@ python:
         echo "$want" > "$stamp"
     fi
 
+# d3rlpy's own environment (d3rlpy 2.8 pins gymnasium 1.0.0, so it stays out of .venv): the d3rlpy
+# export test runs a script in it. Reinstalled when pyproject.toml changes.
+venv-d3rlpy:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    venv=.cache/venv-d3rlpy
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    stamp="$venv/.crowdplay-installed"
+    want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[d3rlpy]' pytest
+        echo "$want" > "$stamp"
+    fi
+
 # Build ale.js + ale.wasm into client/build/ from the pinned ale-py sdist (skipped when up to date).
 wasm:
     NODE_PATH=/usr/share/nodejs python3 wasm/build.py
@@ -48,7 +62,7 @@ serve *ARGS: setup
     {{venv}}/bin/crowdplay serve --db .crowdplay/crowdplay.sqlite {{ARGS}}
 
 # Run the whole test suite, end-to-end browser tests included (sets up first).
-test *ARGS: setup
+test *ARGS: setup venv-d3rlpy
     {{python}} -m pytest {{ARGS}}
 
 # Only the end-to-end tests: Playwright driving Debian's Chromium against `crowdplay serve`.

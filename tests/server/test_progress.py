@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -62,6 +61,7 @@ PROLIFIC = {"PROLIFIC_PID": "5f00aa", "STUDY_ID": "st1", "SESSION_ID": "se1"}
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    """This module's tasks file; conftest's ``app`` and ``client`` fixtures build on it."""
     tasks = tmp_path / "tasks.toml"
     tasks.write_text(TASKS)
     return Settings(
@@ -72,18 +72,6 @@ def settings(tmp_path: Path) -> Settings:
         abandon_after=3600,
         progress_interval=0.0,
     )
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Quart]:
-    app = create_app(settings)
-    async with app.test_app():
-        yield app
-
-
-@pytest.fixture
-def client(app: Quart) -> Client:
-    return app.test_client()
 
 
 def bare_score(log: EpisodeLog) -> int:

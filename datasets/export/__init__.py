@@ -1,0 +1,56 @@
+"""Exports of regenerated, preprocessed episodes to offline-RL formats: npz, Minari, d3rlpy.
+
+:func:`export` takes episode logs (or ``(episode_id, log)`` pairs) from anywhere, regenerates
+each by replay (in this process, in ``workers`` processes, or on Ray) and writes one output in
+the chosen format. The target libraries are optional extras, imported only when their format is
+used: ``pip install 'crowdplay[minari]'``, ``'crowdplay[d3rlpy]'``, ``'crowdplay[ray]'``.
+
+Example:
+    >>> from crowdplay.datasets import EpisodeModel, get_engine_and_session
+    >>> from crowdplay.datasets.export import export
+    >>> _, session = get_engine_and_session("crowdplay_atari-v0")  # doctest: +SKIP
+    >>> logs = ((e.episode_id, e.log) for e in session.query(EpisodeModel))  # doctest: +SKIP
+    >>> export(logs, "atari.npz", format="npz", workers=2)  # doctest: +SKIP
+    ExportSummary(path=PosixPath('atari.npz'), format='npz', ..., episodes=7, steps=9240, ...)
+
+On the command line: ``crowdplay dataset export --dataset NAME --format npz --out PATH``.
+"""
+
+from crowdplay.datasets.export.episodes import (
+    NUM_ACTIONS,
+    ExportedEpisode,
+    Failure,
+    Preprocessing,
+    final_observation,
+    regenerate_episode,
+)
+from crowdplay.datasets.export.exporter import EpisodeSource, ExportSummary, export
+from crowdplay.datasets.export.formats import (
+    FORMATS,
+    EpisodeWriter,
+    ExportFormat,
+    ExportInfo,
+    get_format,
+)
+from crowdplay.datasets.export.npz import NpzExport, load_npz
+from crowdplay.datasets.export.parallel import regenerate
+
+__all__ = [
+    "export",
+    "ExportSummary",
+    "EpisodeSource",
+    "Preprocessing",
+    "NUM_ACTIONS",
+    "FORMATS",
+    "ExportFormat",
+    "ExportInfo",
+    "EpisodeWriter",
+    "get_format",
+    "load_npz",
+    "NpzExport",
+    "ExportedEpisode",
+    "Failure",
+    "regenerate_episode",
+    "final_observation",
+    "regenerate",
+]

@@ -1,0 +1,120 @@
+"""Run by test_export_d3rlpy.py in .cache/venv-d3rlpy: export, load in d3rlpy 2.x, train a little.
+
+Prints one JSON object: what d3rlpy loaded, what we exported, and the DiscreteBC losses.
+Usage: python d3rlpy_check.py OUT_DIR
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import math
+import random
+import sys
+from pathlib import Path
+
+import d3rlpy
+import numpy as np
+
+from crowdplay.datasets import add_episode, processed_trajectory
+from crowdplay.datasets.export import export
+from crowdplay.datasets.export.d3rlpy import load
+from crowdplay.verifier import make_env, record
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _actions(n: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    return bytes(rng.randrange(18) for _ in range(n // 4) for _ in range(4))
+
+
+def main(out: Path) -> None:
+    logs = [
+        record(make_env("breakout"), 4, (_actions(20_000, 4),), episode_id="game-over"),
+        record(make_env("pong"), 5, (_actions(1_203, 5),), episode_id="stopped"),
+    ]
+    path = out / "crowdplay.h5"
+    summary = export(logs, path, format="d3rlpy", progress=False)
+    ours = [processed_trajectory(log, framestack_axis_first=True, stack_n=1) for log in logs]
+
+    with open(path, "rb") as f:  # d3rlpy's own loader, no CrowdPlay involved
+        native = d3rlpy.dataset.ReplayBuffer.load(f, d3rlpy.dataset.InfiniteBuffer())
+    dataset = load(path, n_frames=4)
+    same = all(
+        np.array_equal(e.observations, t.observations)
+        and np.array_equal(e.actions[:, 0], t.actions)
+        and np.array_equal(e.rewards[:, 0], t.rewards.astype(np.float32))
+        and e.terminated == bool(t.terminals[-1])
+        for e, t in zip(dataset.episodes, ours, strict=True)
+    )
+
+    algo = d3rlpy.algos.DiscreteBCConfig(
+        batch_size=32,
+        learning_rate=3e-4,
+        observation_scaler=d3rlpy.preprocessing.PixelObservationScaler(),
+    ).create(device="cpu:0")
+    d3rlpy.seed(0)
+    history = algo.fit(
+        dataset,
+        n_steps=20,
+        n_steps_per_epoch=10,
+        show_progress=False,
+        logger_adapter=d3rlpy.logging.NoopAdapterFactory(),
+    )
+    losses = [metrics["loss"] for _, metrics in history]
+    action = algo.predict(np.stack([dataset.episodes[0].observations[:4, 0]]))
+
+    # The guide's training example, on a dataset of these episodes.
+    for log in logs:
+        add_episode(out / "dataset", log, task_id="mixed", source="import")
+    example = REPO / "examples" / "d3rlpy_training.py"
+    spec = importlib.util.spec_from_file_location("d3rlpy_training", example)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        example_status = module.main(
+            [
+                "--dataset",
+                str(out / "dataset"),
+                "--task",
+                "mixed",
+                "--min-score",
+                "-100",
+                "--n-steps",
+                "4",
+                "--device",
+                "cpu:0",
+            ]
+        )
+    print(
+        json.dumps(
+            {
+                "d3rlpy_version": d3rlpy.__version__,
+                "summary_steps": summary.steps,
+                "our_steps": [len(t.actions) for t in ours],
+                "our_terminal": [bool(t.terminals[-1]) for t in ours],
+                "native_episodes": len(native.episodes),
+                "native_transitions": native.transition_count,
+                "episodes": len(dataset.episodes),
+                "episode_sizes": [e.size() for e in dataset.episodes],
+                "transitions": dataset.transition_count,
+                "action_size": dataset.dataset_info.action_size,
+                "observation_shape": list(dataset.episodes[0].observations.shape[1:]),
+                "observation_dtype": str(dataset.episodes[0].observations.dtype),
+                "arrays_equal": same,
+                "losses": losses,
+                "losses_finite": all(math.isfinite(x) for x in losses),
+                "predicted_action": int(action[0]),
+                "example_status": example_status,
+                "example_output": printed.getvalue(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
