@@ -55,7 +55,7 @@ from crowdplay.episode import EpisodeLog
 from crowdplay.errors import InvalidArgument
 from crowdplay.verifier import initial_screen, transitions
 
-__all__ = ["SCREEN_SIZE", "ProcessedTrajectory", "processed_trajectory"]
+__all__ = ["SCREEN_SIZE", "ProcessedTrajectory", "processed_trajectory", "check_options"]
 
 SCREEN_SIZE = 84
 """Side of the square observations, in pixels (DeepMind's and Gymnasium's default)."""
@@ -92,20 +92,39 @@ class _Preprocessing:
     framestack_axis_first: bool
 
     def __post_init__(self) -> None:
-        for name in ("stack_n", "downsample_frequency"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise InvalidArgument(f"{name} must be a positive integer, got {value!r}")
-        offset, frequency = self.downsample_offset, self.downsample_frequency
-        if not _is_int(offset) or not 0 <= offset < frequency:
-            raise InvalidArgument(
-                f"downsample_offset must be an integer in [0, {frequency - 1}] "
-                f"(below downsample_frequency = {frequency}), got {offset!r}"
-            )
-        if not isinstance(self.framestack_axis_first, bool):
-            raise InvalidArgument(
-                f"framestack_axis_first must be True or False, got {self.framestack_axis_first!r}"
-            )
+        check_options(
+            stack_n=self.stack_n,
+            downsample_frequency=self.downsample_frequency,
+            downsample_offset=self.downsample_offset,
+            framestack_axis_first=self.framestack_axis_first,
+        )
+
+
+def check_options(
+    *,
+    stack_n: int,
+    downsample_frequency: int,
+    downsample_offset: int,
+    framestack_axis_first: bool,
+) -> None:
+    """Check :func:`processed_trajectory`'s preprocessing parameters, before any replay.
+
+    Raises:
+        InvalidArgument: a parameter is of the wrong type or out of range (named).
+    """
+    for name, value in (("stack_n", stack_n), ("downsample_frequency", downsample_frequency)):
+        if not _is_int(value) or value < 1:
+            raise InvalidArgument(f"{name} must be a positive integer, got {value!r}")
+    offset, frequency = downsample_offset, downsample_frequency
+    if not _is_int(offset) or not 0 <= offset < frequency:
+        raise InvalidArgument(
+            f"downsample_offset must be an integer in [0, {frequency - 1}] "
+            f"(below downsample_frequency = {frequency}), got {offset!r}"
+        )
+    if not isinstance(framestack_axis_first, bool):
+        raise InvalidArgument(
+            f"framestack_axis_first must be True or False, got {framestack_axis_first!r}"
+        )
 
 
 def _is_int(value: object) -> bool:

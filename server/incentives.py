@@ -36,6 +36,7 @@ __all__ = [
     "ProgressItem",
     "Progress",
     "evaluate",
+    "meets",
     "choose_treatment",
     "parse_treatment",
     "parse_requirements",
@@ -202,6 +203,11 @@ class Progress:
             "challenge": self.challenge,
             "raffle": self.raffle,
         }
+
+
+def meets(requirements: Sequence[Requirement], statistics: Mapping[str, float]) -> bool:
+    """Whether ``statistics`` meet every requirement (a task's quality threshold, say)."""
+    return all(r.met(statistics) for r in requirements)
 
 
 def evaluate(treatment: Treatment, statistics: Mapping[str, float]) -> Progress:

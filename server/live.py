@@ -17,6 +17,7 @@ import contextlib
 import logging
 import multiprocessing
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -79,9 +80,7 @@ def _serve(conn: Connection) -> None:
                 continue
             if state.diverged is None:
                 try:
-                    for transition in state.replayer.feed(
-                        actions, [Checkpoint(f, d, tuple(r)) for f, d, r in checkpoints]
-                    ):
+                    for transition in state.replayer.feed(actions, checkpoints):
                         state.collectors.update(transition)
                 except Error as err:  # ReplayDiverged: the episode will be rejected
                     state.diverged = str(err)
@@ -142,7 +141,7 @@ class LiveReplays:
         names: tuple[str, ...],
         start: int,
         actions: list[bytes],
-        checkpoints: list[tuple[int, str, list[int]]],
+        checkpoints: Sequence[Checkpoint],
     ) -> LiveValues | None:
         """Replay frames ``start+1 ..`` of an episode; None if the worker needs the whole log.
 
@@ -153,13 +152,13 @@ class LiveReplays:
             names: the task's statistics collectors.
             start: frames already fed (0 starts the episode afresh).
             actions: each player's actions for the new frames.
-            checkpoints: ``(frame, digest, rewards)`` among the new frames.
+            checkpoints: the log's checkpoints among the new frames.
 
         Raises:
             crowdplay.errors.Error: the episode cannot be replayed here (unknown ROM...).
         """
         answer = await self._call(
-            episode_id, ("feed", episode_id, env, seed, names, start, actions, checkpoints)
+            episode_id, ("feed", episode_id, env, seed, names, start, actions, list(checkpoints))
         )
         if answer[0] == "need_log":
             return None

@@ -81,7 +81,7 @@ class SessionProgress:
                 names,
                 start,
                 list(actions),
-                [(c.frame, c.digest, list(c.rewards)) for c in checkpoints],
+                checkpoints,
             )
             if values is None:  # the worker lost the episode: replay what is stored
                 log_ = await self.episodes.assemble(row.id)
@@ -92,7 +92,7 @@ class SessionProgress:
                     names,
                     0,
                     list(log_.actions),
-                    [(c.frame, c.digest, list(c.rewards)) for c in log_.checkpoints],
+                    log_.checkpoints,
                 )
         except Error as err:
             log.warning("live replay of %s failed: %s", row.id, err)

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from crowdplay import episode
 from crowdplay.errors import ConfigError
 from crowdplay.server.database import Database
+from crowdplay.server.incentives import meets
 from crowdplay.server.models import Episode, Session
 from crowdplay.server.payments import settle
 from crowdplay.server.tasks import PLAYER_0, Task
@@ -106,7 +107,7 @@ async def recompute(
                     .where(Episode.id == episode_id)
                     .values(
                         statistics=merged,
-                        quality_met=all(r.met(merged.get(PLAYER_0, {})) for r in quality),
+                        quality_met=meets(quality, merged.get(PLAYER_0, {})),
                     )
                 )
             sessions.add(session_id)

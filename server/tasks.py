@@ -21,7 +21,8 @@ from crowdplay.verifier import make_env, open_emulator, stats
 
 __all__ = ["Task", "load_tasks"]
 
-PLAYER_0 = "game_0>player_0"
+PLAYER_0 = stats.agent_id(0)
+"""The agent id of the participant's player, whose statistics requirements read."""
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _FIELDS = {

@@ -10,12 +10,11 @@ from typing import Any
 
 from crowdplay import episode
 from crowdplay.errors import Error
-from crowdplay.server.incentives import Requirement
+from crowdplay.server.incentives import Requirement, meets
+from crowdplay.server.tasks import PLAYER_0
 from crowdplay.verifier import stats, verify
 
 __all__ = ["VerifierPool", "verify_blob"]
-
-PLAYER_0 = "game_0>player_0"
 
 
 def verify_blob(
@@ -34,7 +33,7 @@ def verify_blob(
         if verdict["status"] == "accepted":
             values = stats.collect(log, statistics or None)
             verdict["statistics"] = values
-            verdict["quality_met"] = all(r.met(values[PLAYER_0]) for r in quality)
+            verdict["quality_met"] = meets(quality, values[PLAYER_0])
         return verdict
     except Error as err:
         return {"status": "unusable", "reason": str(err), "score": None}

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crowdplay.datasets import DEFAULT_AGENT, SCREEN_SIZE, ProcessedTrajectory, processed_trajectory
+from crowdplay.datasets.preprocessing import check_options
 from crowdplay.episode import EpisodeLog
 from crowdplay.errors import Error, InvalidArgument
 from crowdplay.verifier import open_emulator
@@ -68,19 +69,14 @@ class Preprocessing:
             raise InvalidArgument(
                 f"agent must be a string like 'game_0>player_0', got {self.agent!r}"
             )
-        for name in ("stack_n", "downsample_frequency"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise InvalidArgument(f"{name} must be a positive integer, got {value!r}")
-        offset, frequency = self.downsample_offset, self.downsample_frequency
-        if not _is_int(offset) or not 0 <= offset < frequency:
-            raise InvalidArgument(
-                f"downsample_offset must be an integer in [0, {frequency - 1}] "
-                f"(below downsample_frequency = {frequency}), got {offset!r}"
-            )
-        for name in ("framestack_axis_first", "check"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidArgument(f"{name} must be True or False, got {getattr(self, name)!r}")
+        check_options(
+            stack_n=self.stack_n,
+            downsample_frequency=self.downsample_frequency,
+            downsample_offset=self.downsample_offset,
+            framestack_axis_first=self.framestack_axis_first,
+        )
+        if not isinstance(self.check, bool):
+            raise InvalidArgument(f"check must be True or False, got {self.check!r}")
 
     @property
     def observation_shape(self) -> tuple[int, int, int]:
@@ -92,10 +88,6 @@ class Preprocessing:
     def as_dict(self) -> dict[str, object]:
         """The parameters by name (recorded in every export's metadata)."""
         return asdict(self)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, slots=True)

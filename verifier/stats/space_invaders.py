@@ -204,7 +204,20 @@ def _order_ratios(label: str) -> Mapping[str, Ratio]:
     return MappingProxyType({f"{label} (fraction)": Ratio(label, ("Aliens shot",))})
 
 
-class InsideOut(_Order):
+class _ColumnOrder(_Order):
+    """An order by columns: a kill is in order when no column to clear first had an alien."""
+
+    _first: tuple[int, ...]
+    """Per column, the bit mask of the columns to clear before it."""
+
+    def _in_order_for(self, before: tuple[int, ...], row: int, column: int) -> bool:
+        present = 0
+        for mask in before:
+            present |= mask
+        return not present & self._first[column]
+
+
+class InsideOut(_ColumnOrder):
     """Aliens shot inside-out: ``Aliens shot inside-out`` and its fraction of ``Aliens shot``.
 
     Args:
@@ -214,15 +227,10 @@ class InsideOut(_Order):
 
     label = "Aliens shot inside-out"
     ratios = _order_ratios(label)
-
-    def _in_order_for(self, before: tuple[int, ...], row: int, column: int) -> bool:
-        present = 0
-        for mask in before:
-            present |= mask
-        return not present & _INNER[column]
+    _first = _INNER
 
 
-class OutsideIn(_Order):
+class OutsideIn(_ColumnOrder):
     """Aliens shot outside-in: ``Aliens shot outside-in`` and its fraction of ``Aliens shot``.
 
     Args:
@@ -232,12 +240,7 @@ class OutsideIn(_Order):
 
     label = "Aliens shot outside-in"
     ratios = _order_ratios(label)
-
-    def _in_order_for(self, before: tuple[int, ...], row: int, column: int) -> bool:
-        present = 0
-        for mask in before:
-            present |= mask
-        return not present & _OUTER[column]
+    _first = _OUTER
 
 
 class RowByRow(_Order):
