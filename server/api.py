@@ -173,13 +173,7 @@ async def get_session() -> Response:
                 }
                 for r in rows
             ],
-            "open_episode": None
-            if open_row is None
-            else {
-                "episode_id": open_row.id,
-                "next_seq": open_row.next_seq,
-                "frames": open_row.frames,
-            },
+            "open_episode": None if open_row is None else episode_grant(open_row),
         }
     )
 
@@ -191,17 +185,25 @@ async def new_episode() -> Response:
     if session.finished_at is not None:
         raise BadRequest("this session has finished; no new episodes")
     row = await state().episodes.issue(session.id, state().tasks[session.task_id])
-    return jsonify(
-        {
-            "episode_id": row.id,
-            "seed": row.seed,
-            "env": row.env,
-            "checkpoint_interval": row.checkpoint_interval,
-            "max_chunk_frames": state().settings.max_chunk_frames,
-            "rom_url": f"/api/roms/{row.env['game']}",
-            "ws_url": f"/ws/episodes/{row.id}",
-        }
-    )
+    return jsonify(episode_grant(row))
+
+
+def episode_grant(row: Episode) -> dict[str, Any]:
+    """What a client needs to play (or resume) an episode: seed, settings, where to stream.
+
+    ``next_seq`` and ``frames`` say how much of it the server holds (0 for a new episode).
+    """
+    return {
+        "episode_id": row.id,
+        "seed": row.seed,
+        "env": row.env,
+        "checkpoint_interval": row.checkpoint_interval,
+        "max_chunk_frames": state().settings.max_chunk_frames,
+        "rom_url": f"/api/roms/{row.env['game']}",
+        "ws_url": f"/ws/episodes/{row.id}",
+        "next_seq": row.next_seq,
+        "frames": row.frames,
+    }
 
 
 @api.get("/episodes/<episode_id>/log")
