@@ -19,7 +19,7 @@ Trajectories straight from a log, without a dataset:
     ...     step.observation, step.action, step.reward, step.user_type
 """
 
-from crowdplay.datasets.agents import DEFAULT_AGENT, agent_id, player_index
+from crowdplay.episode import DEFAULT_AGENT, agent_id, player_index
 from crowdplay.datasets.dataset import (
     DATA_ENV_VAR,
     DEFAULT_DATA_ROOT,

@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crowdplay import roms
-from crowdplay.datasets.agents import DEFAULT_AGENT
+from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.datasets.dataset import CACHE_DIR
 from crowdplay.datasets.preprocessing import SCREEN_SIZE, ProcessedTrajectory, processed_trajectory
 from crowdplay.episode import EpisodeLog

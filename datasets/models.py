@@ -41,7 +41,7 @@ from sqlalchemy import Float, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_session, relationship
 
 from crowdplay import episode
-from crowdplay.datasets.agents import DEFAULT_AGENT
+from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.datasets.preprocessing import ProcessedTrajectory, processed_trajectory
 from crowdplay.datasets.trajectory import Step, raw_steps
 from crowdplay.episode import EpisodeLog

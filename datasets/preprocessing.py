@@ -50,7 +50,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from crowdplay.datasets.agents import DEFAULT_AGENT, player_index
+from crowdplay.episode import DEFAULT_AGENT, player_index
 from crowdplay.episode import EpisodeLog
 from crowdplay.errors import InvalidArgument
 from crowdplay.verifier import initial_screen, transitions

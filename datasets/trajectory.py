@@ -22,7 +22,7 @@ from enum import IntEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from crowdplay.datasets.agents import DEFAULT_AGENT, player_index
+from crowdplay.episode import DEFAULT_AGENT, player_index
 from crowdplay.episode import EpisodeLog
 from crowdplay.verifier import initial_screen, transitions
 

@@ -15,13 +15,14 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from crowdplay import roms
+from crowdplay.episode import agent_id
 from crowdplay.errors import ConfigError, UnknownRom, UnsupportedEnvironment
 from crowdplay.server.incentives import Requirement, Treatment, parse_requirements, parse_treatment
 from crowdplay.verifier import make_env, open_emulator, stats
 
 __all__ = ["Task", "load_tasks"]
 
-PLAYER_0 = stats.agent_id(0)
+PLAYER_0 = agent_id(0)
 """The agent id of the participant's player, whose statistics requirements read."""
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")

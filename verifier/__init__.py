@@ -16,7 +16,7 @@ from crowdplay.verifier.replay import (
     initial_screen,
     transitions,
 )
-from crowdplay.verifier.verdict import Status, Verdict, verify
+from crowdplay.verifier.verdict import Status, Verdict, Verification, verify
 
 __all__ = [
     "Emulator",
@@ -32,5 +32,6 @@ __all__ = [
     "initial_screen",
     "Status",
     "Verdict",
+    "Verification",
     "verify",
 ]

@@ -18,7 +18,14 @@ from crowdplay.episode import Checkpoint, EnvSpec, EpisodeLog, ram_digest
 from crowdplay.errors import InvalidArgument, ReplayDiverged
 from crowdplay.verifier.emulator import open_emulator
 
-__all__ = ["ScreenKind", "Transition", "Replayer", "transitions", "initial_screen"]
+__all__ = [
+    "ScreenKind",
+    "Transition",
+    "Replayer",
+    "transitions",
+    "initial_screen",
+    "controllers_per_frame",
+]
 
 ScreenKind = Literal["rgb", "grayscale"]
 """How a screen is rendered: ALE's RGB palette or its grayscale palette."""
@@ -131,10 +138,29 @@ class Replayer:
             None: None,
         }[screens]
         self._cumulative = [0] * env.players
+        self._terminated = False
+        self._truncated = False
         self.frame = 0
         """Frames emulated so far."""
         self.ended = False
         """The game ended (terminated or truncated); later actions are ignored."""
+
+    @property
+    def score(self) -> tuple[int, ...]:
+        """Each player's total reward over the frames emulated so far."""
+        return tuple(self._cumulative)
+
+    @property
+    def terminated(self) -> bool:
+        """The game is over."""
+        return self._terminated
+
+    @property
+    def end_reason(self) -> str | None:
+        """``game_over`` or ``truncated`` once the game has ended (game over first), else None."""
+        if self._terminated:
+            return "game_over"
+        return "truncated" if self._truncated else None
 
     def feed(
         self,
@@ -167,6 +193,7 @@ class Replayer:
                 _compare(self.frame, ram, tuple(self._cumulative), checkpoint)
             terminated = self._emulator.terminated()
             truncated = self._emulator.truncated()
+            self._terminated, self._truncated = terminated, truncated
             self.ended = terminated or truncated
             yield Transition(
                 frame=self.frame,
@@ -197,11 +224,11 @@ def _replay(log: EpisodeLog, screens: ScreenKind | None, check: bool) -> Iterato
     yield from replayer.feed(
         [a[: log.num_frames] for a in log.actions],
         log.checkpoints if check else (),
-        _controller_per_frame(log),
+        controllers_per_frame(log),
     )
 
 
-def _controller_per_frame(log: EpisodeLog) -> list[Iterator[str]]:
+def controllers_per_frame(log: EpisodeLog) -> list[Iterator[str]]:
     """For each player, an iterator giving the controller frame by frame."""
     if log.controllers is None:
         return [itertools.repeat("human") for _ in range(log.players)]

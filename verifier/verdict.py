@@ -1,21 +1,31 @@
-"""Verification of an episode log: replay, compare every checkpoint, and give a verdict.
+"""Verification of an episode log: one replay that checks every checkpoint and collects statistics.
 
 A log is *accepted* when every checkpoint matches the replay and its end agrees with the game;
-*rejected* at the first checkpoint (or end) that differs, with the frame and the reason; and
-*incomplete* when it is partial (no ``end``) and matches up to its last checkpoint. Scores in a
-verdict are always the replay's, never the client's.
+*rejected* at the first checkpoint (or end) that differs, with the frame and the reason;
+*incomplete* when it is partial (no ``end``) and matches up to its last checkpoint; and
+*unusable* when it cannot be replayed here at all (unknown ROM, another ALE version, settings
+the emulator does not support). Scores and statistics in a verdict are always the replay's,
+never the client's.
+
+The same replay feeds the statistics collectors (:mod:`crowdplay.verifier.stats`), so a verdict
+carries the statistics the dataset stores and the payment uses. :class:`Verification` does this
+incrementally, chunk by chunk as the server receives an episode (its live replay *is* the
+verification); :func:`verify` is the same thing fed a whole log at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from crowdplay.episode import EpisodeLog, ram_digest
-from crowdplay.verifier.emulator import open_emulator
+from crowdplay.episode import Checkpoint, End, EnvSpec, EpisodeLog
+from crowdplay.errors import ReplayDiverged, RomMismatch, UnknownRom, UnsupportedEnvironment
+from crowdplay.verifier.replay import Replayer, controllers_per_frame
+from crowdplay.verifier.stats import Collectors, Statistics
 
-__all__ = ["Status", "Verdict", "verify"]
+__all__ = ["Status", "Verdict", "Verification", "verify"]
 
 
 class Status(StrEnum):
@@ -24,6 +34,7 @@ class Status(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     INCOMPLETE = "incomplete"
+    UNUSABLE = "unusable"
 
 
 @dataclass(frozen=True)
@@ -31,14 +42,17 @@ class Verdict:
     """The verifier's judgement on one log.
 
     Attributes:
-        status: accepted, rejected or incomplete.
+        status: accepted, rejected, incomplete or unusable.
         episode_id: the log's id.
         frames: frames replayed.
         verified_frames: frames covered by matching checkpoints.
-        score: each player's total reward over the replayed frames.
-        end_reason: how the replayed episode ended (None while partial).
+        score: each player's total reward over the replayed frames (the diverging frame
+            included); empty for an unusable log.
+        end_reason: how the replayed episode ended (None while partial, rejected or unusable).
         divergence_frame: for a rejection, the first frame whose checkpoint or end differs.
-        reason: for a rejection, what differs; otherwise a one-line summary.
+        reason: for a rejection or an unusable log, what is wrong; otherwise a one-line summary.
+        statistics: the collectors' values per agent and key (``statistics["game_0>player_0"]
+            ["Score"]``) for an accepted or incomplete log; None otherwise.
     """
 
     status: Status
@@ -49,6 +63,7 @@ class Verdict:
     end_reason: str | None
     divergence_frame: int | None
     reason: str
+    statistics: Statistics | None = None
 
     @property
     def accepted(self) -> bool:
@@ -62,88 +77,185 @@ class Verdict:
         out["score"] = list(self.score)
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """The verdict :meth:`to_dict` gave (as stored by the server)."""
+        return cls(
+            status=Status(data["status"]),
+            episode_id=data["episode_id"],
+            frames=data["frames"],
+            verified_frames=data["verified_frames"],
+            score=tuple(data["score"] or ()),
+            end_reason=data["end_reason"],
+            divergence_frame=data["divergence_frame"],
+            reason=data["reason"],
+            statistics=data.get("statistics"),
+        )
 
-def verify(log: EpisodeLog) -> Verdict:
-    """Replay ``log`` through ale-py and judge it against its checkpoints and end.
+
+def unusable(episode_id: str, reason: str) -> Verdict:
+    """The verdict on a log that cannot be replayed here."""
+    return Verdict(Status.UNUSABLE, episode_id, 0, 0, (), None, None, reason)
+
+
+class Verification:
+    """One episode verified as its frames arrive: replay, checkpoints and statistics together.
+
+    Feed the actions and checkpoints in order (:meth:`feed`), read :meth:`statistics` at any
+    time, and call :meth:`verdict` with the log's end (or None for a partial log). Fed a whole
+    log at once, it is :func:`verify`.
+
+    Args:
+        episode_id: the episode.
+        env: its settings.
+        seed: its seed.
+        statistics: the collectors to run (names from
+            :func:`crowdplay.verifier.stats.collector_names`); None runs the game's defaults.
 
     Raises:
-        UnknownRom, RomMismatch, UnsupportedEnvironment: the log cannot be replayed here (see
-            :func:`crowdplay.verifier.open_emulator`); such a log is unusable, not rejected.
+        ConfigError: ``statistics`` names an unknown collector or one for another game.
+        UnknownRom, RomMismatch, UnsupportedEnvironment: the log cannot be replayed here.
     """
-    emulator = open_emulator(log.env, log.seed)
-    score = [0] * log.players
-    frame = 0
-    verified = 0
 
-    def verdict(status: Status, reason: str, *, at: int | None = None) -> Verdict:
-        end_reason = None
-        if log.end is not None and status is not Status.REJECTED:
-            end_reason = _replayed_end_reason(emulator.terminated(), emulator.truncated())
-            end_reason = end_reason or log.end.reason
+    def __init__(
+        self,
+        episode_id: str,
+        env: EnvSpec,
+        seed: int,
+        statistics: Sequence[str] | None = None,
+    ) -> None:
+        self.episode_id = episode_id
+        self.collectors = Collectors(env, statistics)
+        self._replayer = Replayer(env, seed)
+        self._verified = 0  # the last checkpoint frame that matched
+        self._checkpoints = 0
+        self._rejection: tuple[int, str] | None = None
+
+    @property
+    def frame(self) -> int:
+        """Frames replayed so far."""
+        return self._replayer.frame
+
+    @property
+    def diverged(self) -> str | None:
+        """Why the replay stopped matching the log (it will be rejected), or None."""
+        return None if self._rejection is None else self._rejection[1]
+
+    def statistics(self) -> Statistics:
+        """The statistics over the frames replayed so far (they stop at a divergence)."""
+        return self.collectors.values()
+
+    def feed(
+        self,
+        actions: Sequence[bytes],
+        checkpoints: Sequence[Checkpoint] = (),
+        controllers: Sequence[Iterator[str]] | None = None,
+    ) -> None:
+        """Replay the next frames, comparing the checkpoints among them and collecting statistics.
+
+        After a divergence, later frames are not replayed: the verdict is already a rejection.
+
+        Args:
+            actions: each player's actions for the next frames, all of the same length.
+            checkpoints: the log's checkpoints among those frames.
+            controllers: for each player, the controller frame by frame (default: human).
+        """
+        if self._rejection is not None:
+            return
+        stop = self.frame + (len(actions[0]) if actions else 0)
+        try:
+            for transition in self._replayer.feed(actions, checkpoints, controllers):
+                self.collectors.update(transition)
+        except ReplayDiverged as err:
+            self._rejection = (err.frame, err.reason)
+            passed = [c.frame for c in checkpoints if c.frame < err.frame]
+            self._verified = max(passed, default=self._verified)
+            return
+        self._checkpoints += len(checkpoints)
+        self._verified = max((c.frame for c in checkpoints), default=self._verified)
+        if self.frame < stop:
+            how = "game over" if self._replayer.terminated else "truncation"
+            self._rejection = (
+                self.frame,
+                f"the game ended ({how}) on frame {self.frame} but the log goes on to frame {stop}",
+            )
+
+    def verdict(self, end: End | None) -> Verdict:
+        """The verdict on the frames fed so far, for a log that ends with ``end`` (None: partial).
+
+        Raises:
+            InvalidArgument: ``end`` names a frame other than the last one fed.
+        """
+        frames = self.frame
+        score = self._replayer.score
+        if self._rejection is not None:
+            at, reason = self._rejection
+            return Verdict(
+                Status.REJECTED, self.episode_id, at, self._verified, score, None, at, reason
+            )
+        verified = self._verified
+        if end is None:
+            return Verdict(
+                Status.INCOMPLETE,
+                self.episode_id,
+                frames,
+                verified,
+                score,
+                None,
+                None,
+                f"partial log: {verified} of {frames} frames verified up to its last checkpoint",
+                self.statistics(),
+            )
+        replayed = self._replayer.end_reason
+        if end.reason in ("game_over", "truncated") and replayed != end.reason:
+            actual = replayed or "the game still running"
+            return Verdict(
+                Status.REJECTED,
+                self.episode_id,
+                frames,
+                verified,
+                score,
+                None,
+                frames,
+                f"the log ends with {end.reason} at frame {frames}, the replay with {actual}",
+            )
         return Verdict(
-            status, log.episode_id, frame, verified, tuple(score), end_reason, at, reason
+            Status.ACCEPTED,
+            self.episode_id,
+            frames,
+            verified,
+            score,
+            replayed or end.reason,
+            None,
+            f"{self._checkpoints} checkpoints over {frames} frames match the replay",
+            self.statistics(),
         )
 
-    def advance(stop: int) -> str | None:
-        """Emulate up to ``stop``; describe the problem if the game ended before it."""
-        nonlocal frame
-        run = emulator.run(log.actions, frame, stop)
-        frame += run.frames
-        for player, reward in enumerate(run.rewards):
-            score[player] += reward
-        if frame < stop:
-            how = "game over" if emulator.terminated() else "truncation"
-            return f"the game ended ({how}) on frame {frame} but the log goes on to frame {stop}"
-        return None
 
-    for checkpoint in log.checkpoints:
-        problem = advance(checkpoint.frame)
-        if problem:
-            return verdict(Status.REJECTED, problem, at=frame)
-        digest = ram_digest(emulator.ram())
-        if digest != checkpoint.digest:
-            return verdict(
-                Status.REJECTED,
-                f"RAM digest at frame {frame} is {digest} in the replay, "
-                f"{checkpoint.digest} in the log",
-                at=frame,
-            )
-        if tuple(score) != checkpoint.rewards:
-            return verdict(
-                Status.REJECTED,
-                f"cumulative reward at frame {frame} is {tuple(score)} in the replay, "
-                f"{checkpoint.rewards} in the log",
-                at=frame,
-            )
-        verified = frame
+def verify(log: EpisodeLog, statistics: Sequence[str] | None = None) -> Verdict:
+    """Replay ``log`` once: check its checkpoints and end, and collect its statistics.
 
-    problem = advance(log.num_frames)
-    if problem:
-        return verdict(Status.REJECTED, problem, at=frame)
-    if log.end is None:
-        return verdict(
-            Status.INCOMPLETE,
-            f"partial log: {verified} of {frame} frames verified up to its last checkpoint",
-        )
-    replayed = _replayed_end_reason(emulator.terminated(), emulator.truncated())
-    claimed = log.end.reason
-    if claimed in ("game_over", "truncated") and replayed != claimed:
-        actual = replayed or "the game still running"
-        return verdict(
-            Status.REJECTED,
-            f"the log ends with {claimed} at frame {frame}, the replay with {actual}",
-            at=frame,
-        )
-    return verdict(
-        Status.ACCEPTED,
-        f"{len(log.checkpoints)} checkpoints over {frame} frames match the replay",
-    )
+    Args:
+        log: the episode.
+        statistics: the collectors to run; None runs the game's defaults.
 
+    Returns:
+        The verdict; a log that cannot be replayed here (unknown ROM, other ALE version,
+        unsupported settings) gets status ``unusable`` with the reason, not an exception.
 
-def _replayed_end_reason(terminated: bool, truncated: bool) -> str | None:
-    """The end reason the emulator's state implies: game over takes precedence."""
-    if terminated:
-        return "game_over"
-    if truncated:
-        return "truncated"
-    return None
+    Raises:
+        ConfigError: ``statistics`` names an unknown collector or one for another game.
+
+    Example:
+        >>> from crowdplay.verifier import make_env, record
+        >>> log = record(make_env("breakout"), 3, (bytes([1] * 120),), episode_id="doc")
+        >>> verdict = verify(log)
+        >>> verdict.status.value, verdict.statistics["game_0>player_0"]["Frames"]
+        ('accepted', 120)
+    """
+    try:
+        verification = Verification(log.episode_id, log.env, log.seed, statistics)
+    except (UnknownRom, RomMismatch, UnsupportedEnvironment) as err:
+        return unusable(log.episode_id, str(err))
+    verification.feed(log.actions, log.checkpoints, controllers_per_frame(log))
+    return verification.verdict(log.end)

@@ -7,6 +7,7 @@ Example:
     True
 """
 
+from crowdplay.episode.agents import DEFAULT_AGENT, agent_id, player_index
 from crowdplay.episode.canonical import dumps, from_dict, loads, read, to_dict, write
 from crowdplay.episode.compact import decode, encode, is_compact
 from crowdplay.episode.digest import RAM_SIZE, ram_digest
@@ -50,6 +51,9 @@ __all__ = [
     "decode",
     "is_compact",
     "load_bytes",
+    "DEFAULT_AGENT",
+    "agent_id",
+    "player_index",
 ]
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
 
 from crowdplay import episode
 from crowdplay.episode import Checkpoint, End, EpisodeLog
-from crowdplay.errors import RomMismatch, UnknownRom, UnsupportedEnvironment
-from crowdplay.verifier import Status, make_env, record, transitions, verify
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crowdplay.verifier import Status, Verification, make_env, record, stats, transitions, verify
 from tests.conftest import bare_ale_for, random_actions
 
 
@@ -137,33 +140,43 @@ def test_truncation_is_an_accepted_end() -> None:
 
 def test_unknown_rom_is_unusable(space_invaders_log: EpisodeLog) -> None:
     env = dataclasses.replace(space_invaders_log.env, game="space_invaderz")
-    with pytest.raises(UnknownRom, match="space_invaderz"):
-        verify(_with(space_invaders_log, env=env))
+    verdict = verify(_with(space_invaders_log, env=env))
+    assert verdict.status is Status.UNUSABLE
+    assert re.search("space_invaderz", verdict.reason)
+    assert verdict.statistics is None
 
 
 def test_rom_hash_mismatch_is_unusable(space_invaders_log: EpisodeLog) -> None:
     env = dataclasses.replace(space_invaders_log.env, rom_md5="0" * 32)
-    with pytest.raises(RomMismatch, match="MD5 0000"):
-        verify(_with(space_invaders_log, env=env))
+    verdict = verify(_with(space_invaders_log, env=env))
+    assert verdict.status is Status.UNUSABLE
+    assert re.search("MD5 0000", verdict.reason)
+    assert verdict.statistics is None
 
 
 def test_other_ale_version_is_unusable(space_invaders_log: EpisodeLog) -> None:
     env = dataclasses.replace(space_invaders_log.env, ale_version="0.8.1")
-    with pytest.raises(RomMismatch, match="0.8.1"):
-        verify(_with(space_invaders_log, env=env))
+    verdict = verify(_with(space_invaders_log, env=env))
+    assert verdict.status is Status.UNUSABLE
+    assert re.search("0.8.1", verdict.reason)
+    assert verdict.statistics is None
 
 
 def test_unavailable_mode_is_unusable(space_invaders_log: EpisodeLog) -> None:
     env = dataclasses.replace(space_invaders_log.env, mode=99)
-    with pytest.raises(UnsupportedEnvironment, match="no mode 99"):
-        verify(_with(space_invaders_log, env=env))
+    verdict = verify(_with(space_invaders_log, env=env))
+    assert verdict.status is Status.UNUSABLE
+    assert re.search("no mode 99", verdict.reason)
+    assert verdict.statistics is None
 
 
 def test_two_player_log_is_refused_until_the_native_shim_exists() -> None:
     env = make_env("space_invaders", players=2)
     log = EpisodeLog("two", env, 1, (bytes(10), bytes(10)), end=None)
-    with pytest.raises(UnsupportedEnvironment, match="2-player"):
-        verify(log)
+    verdict = verify(log)
+    assert verdict.status is Status.UNUSABLE
+    assert re.search("2-player", verdict.reason)
+    assert verdict.statistics is None
 
 
 def test_transitions_match_a_bare_ale_py_loop(space_invaders_log: EpisodeLog) -> None:
@@ -189,3 +202,62 @@ def test_transitions_render_screens_on_request(space_invaders_log: EpisodeLog) -
 def test_compact_log_verifies_like_json(space_invaders_log: EpisodeLog) -> None:
     blob = episode.encode(space_invaders_log)
     assert verify(episode.load_bytes(blob)) == verify(space_invaders_log)
+
+
+def test_one_replay_gives_the_statistics_of_a_separate_collection(
+    space_invaders_log: EpisodeLog,
+) -> None:
+    verdict = verify(space_invaders_log)
+    assert verdict.status is Status.ACCEPTED
+    assert verdict.statistics == stats.collect(space_invaders_log)
+    named = verify(space_invaders_log, ["score", "space_invaders_aliens"])
+    assert named.statistics == stats.collect(space_invaders_log, ["score", "space_invaders_aliens"])
+    assert named.statistics["game_0>player_0"]["Score"] == sum(named.score)
+
+
+def _fed_in_chunks(log: EpisodeLog, cuts: list[int]) -> Verification:
+    """A :class:`Verification` fed ``log`` cut at ``cuts`` (frames), as the server's live replay."""
+    verification = Verification(log.episode_id, log.env, log.seed)
+    bounds = [0, *sorted({c for c in cuts if 0 < c < log.num_frames}), log.num_frames]
+    for start, stop in zip(bounds, bounds[1:], strict=False):
+        verification.feed(
+            [a[start:stop] for a in log.actions],
+            [c for c in log.checkpoints if start < c.frame <= stop],
+        )
+    return verification
+
+
+@settings(max_examples=8, deadline=None)
+@given(cuts=st.lists(st.integers(1, 1868), max_size=6), doctor=st.sampled_from([None, 7, 20]))
+def test_fed_in_chunks_equals_one_batch_replay(
+    space_invaders_log: EpisodeLog, cuts: list[int], doctor: int | None
+) -> None:
+    log = space_invaders_log
+    if doctor is not None:  # a tampered checkpoint: both must reject at the same frame
+        cps = list(log.checkpoints)
+        cps[doctor] = dataclasses.replace(cps[doctor], digest="0" * 16)
+        log = _with(log, checkpoints=tuple(cps))
+    assert _fed_in_chunks(log, cuts).verdict(log.end) == verify(log)
+    partial = _with(
+        log,
+        actions=(log.actions[0][:1800],),
+        checkpoints=tuple(c for c in log.checkpoints if c.frame <= 1800),
+        end=None,
+    )
+    assert _fed_in_chunks(partial, cuts).verdict(None) == verify(partial)
+
+
+def test_a_log_going_on_after_game_over_is_rejected_where_the_game_ended(
+    space_invaders_log: EpisodeLog,
+) -> None:
+    log = space_invaders_log
+    longer = _with(
+        log,
+        actions=(log.actions[0] + bytes(30),),
+        end=End(log.num_frames + 30, "ended_by_participant"),
+    )
+    verdict = verify(longer)
+    assert verdict.status is Status.REJECTED
+    assert verdict.divergence_frame == log.num_frames
+    assert "goes on to frame" in verdict.reason
+    assert verdict.statistics is None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
-from crowdplay.episode import EnvSpec, EpisodeLog
+from crowdplay.episode import EnvSpec, EpisodeLog, agent_id
 from crowdplay.errors import ConfigError
 from crowdplay.verifier.replay import Transition, transitions
 from crowdplay.verifier.stats import generic as g
@@ -82,11 +82,6 @@ _REGISTRY: Mapping[str, _Entry] = MappingProxyType(
         "river_raid_side": _Entry(_RR, rr.Side, rr.Side.ratios),
     }
 )
-
-
-def agent_id(player: int) -> str:
-    """The agent id of player ``player`` (0-based) as the dataset stores it: ``game_0>player_0``."""
-    return f"game_0>player_{player}"
 
 
 def collector_names() -> tuple[str, ...]:

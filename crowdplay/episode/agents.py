@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from crowdplay.episode import EpisodeLog
+from crowdplay.episode.model import EpisodeLog
 from crowdplay.errors import UnknownAgent
 
 __all__ = ["DEFAULT_AGENT", "agent_id", "player_index"]
