@@ -19,6 +19,7 @@ __all__ = [
     "ReplayDiverged",
     "InvalidArgument",
     "UnknownAgent",
+    "WorkerLost",
     "DatasetNotFound",
     "UnsupportedDatasetFormat",
     "EpisodeRefused",
@@ -92,6 +93,10 @@ class ConfigError(Error):
 
 class BadRequest(Error):
     """A participant's request or chunk is invalid; the message says what was wrong."""
+
+
+class WorkerLost(Error):
+    """A replay worker process died (or was stopped) before it answered; it has been replaced."""
 
 
 class DatasetNotFound(Error):

@@ -5,8 +5,8 @@ Example:
     >>> app = create_app(Settings.from_env(db_path="/tmp/cp.sqlite"))  # doctest: +SKIP
 """
 
-from crowdplay.server.app import create_app
 from crowdplay.server.settings import DEMO_TASKS, Settings
-from crowdplay.server.tasks import Task, load_tasks
+from crowdplay.server.study.tasks import Task, load_tasks
+from crowdplay.server.web.app import create_app
 
 __all__ = ["create_app", "Settings", "DEMO_TASKS", "Task", "load_tasks"]

@@ -17,11 +17,11 @@ from tqdm import tqdm
 from crowdplay.errors import Error
 from crowdplay.server.database import Database
 from crowdplay.server.models import Episode, Session
-from crowdplay.server.payments import payments_csv
-from crowdplay.server.recompute import Recomputed, recompute
-from crowdplay.server.sessions import pseudonym
 from crowdplay.server.settings import Settings
-from crowdplay.server.tasks import load_tasks
+from crowdplay.server.study.identities import pseudonym
+from crowdplay.server.study.payments import payments_csv
+from crowdplay.server.study.recompute import Recomputed, recompute
+from crowdplay.server.study.tasks import load_tasks
 
 __all__ = ["register"]
 
@@ -84,7 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
-    from crowdplay.server.app import create_app
+    from crowdplay.server.web.app import create_app
 
     try:
         settings = _settings(args)

@@ -92,8 +92,11 @@ class Episode(Base):
     statistics: Mapped[dict[str, Any] | None]
     quality_met: Mapped[bool | None]
     # The order in which verdicts were stored (1, 2, ...; None before the verdict): the research
-    # export's cursor, so an episode verified late is never skipped (server/research.py).
+    # export's cursor, so an episode verified late is never skipped (server/web/research.py).
     verdict_seq: Mapped[int | None] = mapped_column(unique=True)
+    # Frames the server emulated to reach the verdict (live replay plus any replay of the stored
+    # log): equal to ``frames`` when the live replay was the verification.
+    emulated_frames: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

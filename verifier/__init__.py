@@ -16,7 +16,7 @@ from crowdplay.verifier.replay import (
     initial_screen,
     transitions,
 )
-from crowdplay.verifier.verdict import Status, Verdict, Verification, verify
+from crowdplay.verifier.verdict import Status, Verdict, Verification, unusable, verify
 
 __all__ = [
     "Emulator",
@@ -34,4 +34,5 @@ __all__ = [
     "Verdict",
     "Verification",
     "verify",
+    "unusable",
 ]

@@ -25,7 +25,7 @@ from crowdplay.errors import ReplayDiverged, RomMismatch, UnknownRom, Unsupporte
 from crowdplay.verifier.replay import Replayer, controllers_per_frame
 from crowdplay.verifier.stats import Collectors, Statistics
 
-__all__ = ["Status", "Verdict", "Verification", "verify"]
+__all__ = ["Status", "Verdict", "Verification", "verify", "unusable"]
 
 
 class Status(StrEnum):

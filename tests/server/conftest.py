@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,13 +11,16 @@ from typing import Any
 import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
+from sqlalchemy import select
 
+from crowdplay import episode
 from crowdplay.episode import EnvSpec, EpisodeLog
 from crowdplay.server import Settings, create_app
-from crowdplay.server.chunks import split_log
-from crowdplay.server.state import ServerState
-from crowdplay.verifier import record
+from crowdplay.server.models import Episode
+from crowdplay.server.web.state import ServerState
+from crowdplay.verifier import Status, Verdict, record, verify
 from tests.conftest import random_actions
+from tests.streaming import split_log
 
 
 @pytest.fixture
@@ -34,6 +38,29 @@ async def app(settings: Settings) -> AsyncIterator[Quart]:
     app = create_app(settings)
     async with app.test_app():
         yield app
+        await _check_one_replay_each(app)
+
+
+async def _check_one_replay_each(app: Quart) -> None:
+    """Every verdict the server stored equals a fresh batch replay of the stored log.
+
+    Run after every server test, so every episode of the suite is checked: the live path's
+    verdict and statistics (the live replay *is* the verification) must be what one replay of
+    the stored log gives, and an episode the live replay followed whole is emulated once.
+    """
+    state = server_state(app)
+    async with state.db.session() as s:
+        rows = (await s.scalars(select(Episode).where(Episode.verdict.is_not(None)))).all()
+    for row in rows:
+        assert row.log is not None, row.id
+        task = state.tasks.get(row.task_id)
+        names = (task.statistics or None) if task is not None else None
+        fresh = verify(episode.decode(row.log), names)
+        stored = Verdict.from_dict({**row.verdict, "statistics": row.statistics})
+        if fresh.status is not Status.ACCEPTED:  # only accepted episodes keep statistics
+            fresh = dataclasses.replace(fresh, statistics=None)
+        assert stored == fresh, row.id
+        assert row.emulated_frames is not None and row.emulated_frames >= fresh.frames, row.id
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``create_app(settings)``: the Quart app of the participant server."""
+"""``create_app(settings)``: the Quart app of the participant server, wired in one place."""
 
 from __future__ import annotations
 
@@ -6,30 +6,31 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from quart import Quart
 
-from crowdplay.server.api import api
 from crowdplay.server.database import Database
-from crowdplay.server.debrief import debrief
-from crowdplay.server.episodes import EpisodeStore
-from crowdplay.server.ingest import ingest
-from crowdplay.server.library import library
-from crowdplay.server.live import LiveReplays
-from crowdplay.server.pages import pages
-from crowdplay.server.payments import settle
-from crowdplay.server.progress import SessionProgress
-from crowdplay.server.research import research
-from crowdplay.server.sessions import TokenSigner
+from crowdplay.server.episodes import EpisodeStore, LiveReplays, Verifier, assemble
 from crowdplay.server.settings import Settings
-from crowdplay.server.state import ServerState
-from crowdplay.server.tasks import load_tasks
-from crowdplay.server.verification import VerifierPool
+from crowdplay.server.study.identities import TokenSigner
+from crowdplay.server.study.payments import settle
+from crowdplay.server.study.progress import SessionProgress
+from crowdplay.server.study.tasks import load_tasks
+from crowdplay.server.web import errors
+from crowdplay.server.web.library import library
+from crowdplay.server.web.pages import pages
+from crowdplay.server.web.participant import participant
+from crowdplay.server.web.research import research
+from crowdplay.server.web.state import ServerState
+from crowdplay.server.web.stream import stream
+from crowdplay.verifier import Verdict
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 3.0
+"""How long a stopping server lets running verifications finish; the rest resume at next start."""
 
 
 def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) -> Quart:
@@ -48,44 +49,44 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
     app = Quart(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     db = Database(settings.database_url)
-    verifier = VerifierPool(settings.verifier_workers)
+    live = LiveReplays(settings.live_workers, lambda episode_id: assemble(db, episode_id))
+    verifier = Verifier(db, tasks, live, settings.verifier_workers)
     episodes = EpisodeStore(
         db,
+        live,
         verifier,
         checkpoint_interval=settings.checkpoint_interval,
         max_chunk_frames=settings.max_chunk_frames,
         tasks=tasks,
         seeds=seeds,
     )
-    replays = LiveReplays(settings.live_workers)
 
-    async def settle_session(episode_id: str, verdict: dict[str, Any]) -> None:
+    async def settle_session(episode_id: str, verdict: Verdict) -> None:
         """A verdict may complete a finished session: settle its payment then."""
         row = await episodes.get(episode_id)
         if row is not None:
             await settle(db, tasks, row.session_id)
 
-    episodes.verified_listeners.append(settle_session)
+    verifier.listeners.append(settle_session)
     app.extensions["crowdplay"] = ServerState(
         settings=settings,
         tasks=tasks,
         db=db,
         episodes=episodes,
+        live=live,
+        verifier=verifier,
         signer=TokenSigner(settings.secret_key),
-        progress=SessionProgress(db, tasks, episodes, replays),
+        progress=SessionProgress(db, tasks, live),
     )
-    app.register_blueprint(api)
-    app.register_blueprint(debrief)
-    app.register_blueprint(ingest)
-    app.register_blueprint(library)
-    app.register_blueprint(pages)
-    app.register_blueprint(research)
+    errors.register(app)
+    for blueprint in (pages, library, participant, stream, research):
+        app.register_blueprint(blueprint)
     sweeper: list[asyncio.Task[None]] = []
 
     @app.before_serving
     async def start() -> None:
         await db.create()
-        pending = await episodes.resume_pending()
+        pending = await verifier.resume_pending()
         if pending:
             log.info("verifying %d episodes left unverified by the last run", pending)
         sweeper.append(asyncio.get_running_loop().create_task(_sweep(episodes, settings)))
@@ -96,9 +97,11 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await episodes.drain()
+        cancelled = await verifier.drain(SHUTDOWN_GRACE_SECONDS)
+        if cancelled:
+            log.info("%d verifications left for the next start", cancelled)
+        live.close()
         verifier.close()
-        replays.close()
         await db.close()
 
     return app

@@ -17,7 +17,8 @@ from quart import Quart
 
 from crowdplay.errors import ConfigError, InvalidArgument
 from crowdplay.server import Settings, create_app, load_tasks
-from crowdplay.server.assignment import (
+from crowdplay.server.models import Episode, Participant, Session, utcnow
+from crowdplay.server.study.assignment import (
     PENDING_WINDOW,
     Demand,
     choose_task,
@@ -27,10 +28,9 @@ from crowdplay.server.assignment import (
     pending_seconds,
     task_demands,
 )
-from crowdplay.server.chunks import split_log
-from crowdplay.server.models import Episode, Participant, Session, utcnow
-from crowdplay.server.sessions import Identity
+from crowdplay.server.study.identities import Identity
 from tests.server.conftest import join, server_state
+from tests.streaming import split_log
 
 TASK = (
     '[[task]]\nid = "{id}"\ntitle = "{id}"\ngame = "{game}"\ndescription = "d"\n'
@@ -394,8 +394,8 @@ async def test_a_verified_episode_becomes_good_data(app: Quart) -> None:
     answers = await player.stream(issued["episode_id"], split_log(log))
     assert answers[-1]["type"] == "ack"
     state = server_state(app)
-    verdict = await state.episodes.wait_verdict(issued["episode_id"], timeout=120)
-    assert verdict is not None and verdict["status"] == "accepted", verdict
+    verdict = await state.verifier.wait(issued["episode_id"], timeout=120)
+    assert verdict is not None and verdict.status == "accepted", verdict
     frames = len(log.actions[0])
     assert (await good_seconds(state.db, state.tasks))["beta"] == frames / 60
 

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from crowdplay import episode
+from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.errors import ConfigError
 from crowdplay.server.database import Database
-from crowdplay.server.incentives import meets
 from crowdplay.server.models import Episode, Session
-from crowdplay.server.payments import settle
-from crowdplay.server.tasks import PLAYER_0, Task
-from crowdplay.verifier import make_env, stats
+from crowdplay.server.study.incentives import meets
+from crowdplay.server.study.payments import settle
+from crowdplay.server.study.tasks import Task
+from crowdplay.verifier import make_env, stats, verify
 
 __all__ = ["Recomputed", "recompute"]
 
@@ -37,8 +38,12 @@ class Recomputed:
 
 
 def _collect(blob: bytes, names: tuple[str, ...] | None) -> stats.Statistics:
-    """One episode's statistics (runs in a worker process)."""
-    return stats.collect(episode.decode(blob), names)
+    """One episode's statistics from the verifier's one replay (runs in a worker process).
+
+    An episode that no longer verifies here (another ale-py) yields nothing: its stored values
+    stay.
+    """
+    return verify(episode.decode(blob), names).statistics or {}
 
 
 async def recompute(
@@ -107,7 +112,7 @@ async def recompute(
                     .where(Episode.id == episode_id)
                     .values(
                         statistics=merged,
-                        quality_met=meets(quality, merged.get(PLAYER_0, {})),
+                        quality_met=meets(quality, merged.get(DEFAULT_AGENT, {})),
                     )
                 )
             sessions.add(session_id)

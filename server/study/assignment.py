@@ -27,18 +27,21 @@ the fractions level, so data keeps growing in the targets' proportions.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import func, select
 
-from crowdplay.errors import InvalidArgument
+from crowdplay.errors import BadRequest, InvalidArgument
 from crowdplay.server.database import Database
 from crowdplay.server.models import Episode, Participant, Session, utcnow
-from crowdplay.server.sessions import Identity
-from crowdplay.server.tasks import Task
+from crowdplay.server.study.identities import MTURK_PREVIEW, Identity, identify
+from crowdplay.server.study.tasks import Task
 
 __all__ = [
     "FPS",
@@ -52,7 +55,12 @@ __all__ = [
     "good_seconds",
     "task_demands",
     "completed_tasks",
+    "Assignment",
+    "assign",
 ]
+
+_GROUP = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_MAX_PARAMS = 32
 
 FPS = 60
 """Frames per second of play (ALE's NTSC frame rate): good seconds are frames / FPS."""
@@ -265,3 +273,55 @@ async def completed_tasks(db: Database, identity: Identity | None) -> set[str]:
             .distinct()
         )
         return set(rows.all())
+
+
+class Assignment:
+    """The outcome of automatic assignment for one request.
+
+    Attributes:
+        task: the chosen task, or None when the participant has completed every candidate.
+        query: the request's query string, to be kept on the play page's URL.
+    """
+
+    def __init__(self, task: Task | None, query: str) -> None:
+        self.task = task
+        self.query = query
+
+    @property
+    def play_url(self) -> str | None:
+        """The chosen task's play page with the query string, or None."""
+        if self.task is None:
+            return None
+        suffix = f"?{self.query}" if self.query else ""
+        return f"/play/{quote(self.task.id)}{suffix}"
+
+
+async def assign(
+    db: Database, tasks: Mapping[str, Task], params: dict[str, Any], query: str
+) -> Assignment:
+    """Choose a task for the participant whose URL parameters are ``params``.
+
+    ``group`` limits the candidates to that task group; the platform parameters identify the
+    participant (an MTurk preview is assigned without identity: it never starts a session).
+
+    Raises:
+        BadRequest: a malformed or unknown group, or malformed platform parameters.
+    """
+    if len(params) > _MAX_PARAMS:
+        raise BadRequest(f"too many query parameters (at most {_MAX_PARAMS})")
+    group = params.get("group")
+    if group is not None:
+        if not isinstance(group, str) or not _GROUP.fullmatch(group):
+            raise BadRequest("group must be lowercase letters, digits, '-' or '_'")
+        groups = sorted({t.group for t in tasks.values() if t.group is not None})
+        if group not in groups:
+            raise BadRequest(f"unknown group {group!r}; groups: {', '.join(groups) or 'none'}")
+        tasks = {i: t for i, t in tasks.items() if t.group == group}
+    identity: Identity | None = None
+    if params.get("assignmentId") != MTURK_PREVIEW:
+        identity = identify(params)
+    completed = await completed_tasks(db, identity)
+    demands = await task_demands(db, tasks)
+    # No multiplayer games exist yet, so no seats are waiting.
+    chosen = choose_task(demands, completed, waiting=())
+    return Assignment(None if chosen is None else tasks[chosen], query)

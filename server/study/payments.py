@@ -2,9 +2,9 @@
 
 A session is settled once it is finished and every one of its episodes has a verdict: its
 session-level statistics are computed from the verified episodes' stored statistics, its payment
-from them under its treatment (:func:`crowdplay.server.incentives.evaluate`), and a raffle entry
-(if the participant gave an address) gets one entry per requirement met. Settling again after a
-``crowdplay stats recompute`` gives the new values.
+from them under its treatment (:func:`~crowdplay.server.study.incentives.evaluate`), and a
+raffle entry (if the participant gave an address) gets one entry per requirement met.
+Settling again after a ``crowdplay stats recompute`` gives the new values.
 
 The CSV has what a researcher needs to pay: for MTurk the worker and assignment ids (bonuses are
 paid per assignment), for Prolific the participant id; it is served to researchers only.
@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import select, update
 
 from crowdplay.server.database import Database
-from crowdplay.server.incentives import evaluate
 from crowdplay.server.models import Episode, Participant, RaffleEntry, Session
-from crowdplay.server.progress import session_statistics
-from crowdplay.server.tasks import Task
+from crowdplay.server.study.incentives import evaluate
+from crowdplay.server.study.progress import session_statistics
+from crowdplay.server.study.tasks import Task
 
 __all__ = ["settle", "payments_csv", "PAYMENT_COLUMNS"]
 

@@ -15,15 +15,15 @@ from typing import Any
 
 from quart import Blueprint, websocket
 
+from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.errors import BadRequest
-from crowdplay.server.chunks import ChunkData
-from crowdplay.server.models import Episode, Session
-from crowdplay.server.state import state
-from crowdplay.server.tasks import PLAYER_0
+from crowdplay.server.episodes import LiveValues
+from crowdplay.server.models import Session
+from crowdplay.server.web.state import state
 
-__all__ = ["ingest"]
+__all__ = ["stream"]
 
-ingest = Blueprint("ingest", __name__)
+stream = Blueprint("stream", __name__)
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -47,9 +47,14 @@ async def _receive() -> dict[str, Any]:
     return message
 
 
-@ingest.websocket("/ws/episodes/<episode_id>")
+@stream.websocket("/ws/episodes/<episode_id>")
 async def episode_stream(episode_id: str) -> None:
-    """Authenticate with a ``hello``, then store chunks and acknowledge them."""
+    """Authenticate with a ``hello``, then store chunks and acknowledge them.
+
+    A chunk's way: validated and committed by :meth:`EpisodeStore.ingest` (which hands it on to
+    the live replay and, for the final chunk, to the verifier), then acknowledged. The live
+    replay's values come back as ``progress`` messages; the verdict as a ``verdict`` message.
+    """
     server = state()
     try:
         hello = await _receive()
@@ -65,8 +70,10 @@ async def episode_stream(episode_id: str) -> None:
         await websocket.close(1008)
         return
     await _send({"type": "ready", "next_seq": row.next_seq, "frames": row.frames})
+    progress = _ProgressPush(row.session_id, server.settings.progress_interval)
+    followed = server.episodes.followed(row.id, row.env, row.seed, row.task_id)
+    unwatch = server.live.watch(followed, progress.notify) if row.status == "open" else None
     verdict_task: asyncio.Task[None] | None = None
-    live = _LiveProgress(row, row.session_id)
     try:
         while True:
             seq = None
@@ -82,68 +89,66 @@ async def episode_stream(episode_id: str) -> None:
                 await _send({"type": "error", "seq": seq, "error": str(err)})
                 continue
             await _send({"type": "ack", "seq": ack.seq})
-            if ack.chunk is not None:
-                live.stored(ack.chunk)
             if ack.ended and verdict_task is None:
                 verdict_task = asyncio.get_running_loop().create_task(_send_verdict(episode_id))
     finally:
-        live.close()
+        if unwatch is not None:
+            unwatch()
+        progress.close()
+        if verdict_task is not None:
+            verdict_task.cancel()
 
 
-class _LiveProgress:
-    """Feeds one connection's stored chunks to the live replay and pushes ``progress`` messages.
+class _ProgressPush:
+    """Sends one connection's ``progress`` messages as the live replay advances.
 
-    One feeding task at a time; chunks stored while it runs are fed together next, so a slow
-    live replay never delays an acknowledgement. Progress goes out at most once per
-    ``progress_interval`` seconds, and always after the final chunk.
+    At most one message per ``interval`` seconds, and always one after the final chunk; the
+    message carries the latest values when it goes out, so a slow connection never queues stale
+    ones.
     """
 
-    def __init__(self, row: Episode, session_id: str) -> None:
-        self.row = row
+    def __init__(self, session_id: str, interval: float) -> None:
         self.session_id = session_id
-        self.pending: list[ChunkData] = []
-        self.task: asyncio.Task[None] | None = None
+        self.interval = interval
+        self.latest: LiveValues | None = None
+        self.final = False
         self.last_sent = -math.inf
+        self.task: asyncio.Task[None] | None = None
 
-    def stored(self, chunk: ChunkData) -> None:
-        self.pending.append(chunk)
+    def notify(self, values: LiveValues, final: bool) -> None:
+        self.latest = values
+        self.final = self.final or final
         if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._feed())
+            self.task = asyncio.get_running_loop().create_task(self._send())
             self.task.add_done_callback(_log_failure)
 
     def close(self) -> None:
         if self.task is not None:
             self.task.cancel()
 
-    async def _feed(self) -> None:
+    async def _send(self) -> None:
+        wait = self.last_sent + self.interval - time.monotonic()
+        if wait > 0 and not self.final:
+            await asyncio.sleep(wait)
+        values = self.latest
+        if values is None:
+            return
+        self.last_sent = time.monotonic()
         server = state()
-        while self.pending:
-            chunks, self.pending = self.pending, []
-            players = len(chunks[0].actions)
-            actions = [b"".join(c.actions[p] for c in chunks) for p in range(players)]
-            checkpoints = [cp for c in chunks for cp in c.checkpoints]
-            values = await server.progress.advance(self.row, chunks[0].start, actions, checkpoints)
-            ended = chunks[-1].end is not None
-            now = time.monotonic()
-            if values is None or (
-                not ended and now - self.last_sent < server.settings.progress_interval
-            ):
-                continue
-            self.last_sent = now
-            async with server.db.session() as s:
-                session = await s.get(Session, self.session_id)
-            if session is None:
-                return
-            report = await server.progress.of_session(session)
-            await _send(
-                {
-                    "type": "progress",
-                    "frame": values.frame,
-                    "episode": values.statistics.get(PLAYER_0, {}),
-                    "diverged": values.diverged,
-                    **report,
-                }
-            )
+        async with server.db.session() as s:
+            session = await s.get(Session, self.session_id)
+        if session is None:
+            return
+        report = await server.progress.of_session(session)
+        await _send(
+            {
+                "type": "progress",
+                "frame": values.frame,
+                "episode": values.statistics.get(DEFAULT_AGENT, {}),
+                "diverged": values.diverged,
+                **report,
+            }
+        )
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
@@ -152,13 +157,13 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 
 
 async def _send_verdict(episode_id: str) -> None:
-    verdict = await state().episodes.wait_verdict(episode_id, VERDICT_WAIT_SECONDS)
+    verdict = await state().verifier.wait(episode_id, VERDICT_WAIT_SECONDS)
     if verdict is not None:
         await _send(
             {
                 "type": "verdict",
-                "status": verdict["status"],
-                "score": verdict.get("score"),
-                "reason": verdict.get("reason"),
+                "status": verdict.status.value,
+                "score": list(verdict.score) or None,
+                "reason": verdict.reason,
             }
         )

@@ -1,4 +1,9 @@
-"""The participant's HTTP API (docs/protocol.md): tasks, sessions, episodes, ROMs, finishing.
+"""The participant's HTTP API (docs/protocol.md): sessions, episodes, ROMs, the score page.
+
+Also finishing a session, feedback and the email raffle.
+
+A raffle address is kept in its own table, apart from gameplay data: nothing exported or shown
+reads it, and it is asked for only with the participant's explicit consent.
 
 Every handler validates its input and answers errors as ``{"error": ...}``; a session token reaches
 only its own session, and another session's episode answers 404 as if it did not exist.
@@ -6,6 +11,7 @@ only its own session, and another session's episode answers 404 as if it did not
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from quart import Blueprint, Response, abort, jsonify, request
@@ -13,28 +19,29 @@ from sqlalchemy import func, select
 
 from crowdplay import episode, roms
 from crowdplay.errors import BadRequest
-from crowdplay.server.incentives import choose_treatment
-from crowdplay.server.models import Episode, Participant, Session, utcnow
-from crowdplay.server.payments import settle
-from crowdplay.server.sessions import Identity, completion_code, identify, new_id, submit_target
-from crowdplay.server.state import state
-from crowdplay.server.tasks import Task
+from crowdplay.server.models import Episode, Feedback, Participant, RaffleEntry, Session, utcnow
+from crowdplay.server.study.identities import (
+    Identity,
+    completion_code,
+    identify,
+    new_id,
+    submit_target,
+)
+from crowdplay.server.study.incentives import choose_treatment
+from crowdplay.server.study.payments import settle
+from crowdplay.server.study.scores import cohort_view
+from crowdplay.server.study.tasks import Task
+from crowdplay.server.web.errors import error
+from crowdplay.server.web.state import state
 
-__all__ = ["api"]
+__all__ = ["participant", "episode_grant"]
 
-api = Blueprint("api", __name__, url_prefix="/api")
+participant = Blueprint("participant", __name__, url_prefix="/api")
 
-
-def error(status: int, message: str) -> Response:
-    """A JSON error answer."""
-    response = jsonify({"error": message})
-    response.status_code = status
-    return response
-
-
-@api.errorhandler(BadRequest)
-async def _bad_request(err: BadRequest) -> Response:
-    return error(400, str(err))
+MAX_FEEDBACK_CHARS = 4000
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
+HIDDEN_PREFIXES = ("Action ",)
+"""Statistics not shown on the score page (the 18 action counts would swamp it)."""
 
 
 async def current_session() -> Session:
@@ -59,13 +66,7 @@ async def json_body() -> dict[str, Any]:
     return body
 
 
-@api.get("/tasks")
-async def list_tasks() -> Response:
-    """Every task, as a participant's page shows it."""
-    return jsonify({"tasks": [task.public() for task in state().tasks.values()]})
-
-
-@api.post("/sessions")
+@participant.post("/sessions")
 async def start_session() -> Response:
     """Consent given: create (or find) the participant and start a session."""
     body = await json_body()
@@ -139,14 +140,14 @@ def _treatment_summary(task: Task, treatment_id: str | None) -> dict[str, Any] |
     }
 
 
-@api.get("/session/progress")
+@participant.get("/session/progress")
 async def session_progress() -> Response:
     """The caller's session statistics and progress under its treatment (the live panel)."""
     session = await current_session()
     return jsonify(await state().progress.of_session(session))
 
 
-@api.get("/session")
+@participant.get("/session")
 async def get_session() -> Response:
     """The caller's session: task, episodes, and the open episode to resume."""
     session = await current_session()
@@ -178,7 +179,7 @@ async def get_session() -> Response:
     )
 
 
-@api.post("/episodes")
+@participant.post("/episodes")
 async def new_episode() -> Response:
     """Issue a new episode (seed and settings) for the caller's session."""
     session = await current_session()
@@ -206,7 +207,7 @@ def episode_grant(row: Episode) -> dict[str, Any]:
     }
 
 
-@api.get("/episodes/<episode_id>/log")
+@participant.get("/episodes/<episode_id>/log")
 async def episode_log(episode_id: str) -> Response:
     """The caller's own episode's log so far (canonical JSON), for resuming after a reload."""
     session = await current_session()
@@ -216,7 +217,7 @@ async def episode_log(episode_id: str) -> Response:
     return Response(episode.dumps(log), content_type="application/json")
 
 
-@api.get("/roms/<game>")
+@participant.get("/roms/<game>")
 async def rom(game: str) -> Response:
     """ROM bytes from the installed ale-py, for games that some task uses."""
     if game not in {task.game for task in state().tasks.values()}:
@@ -226,7 +227,7 @@ async def rom(game: str) -> Response:
     return response
 
 
-@api.post("/session/finish")
+@participant.post("/session/finish")
 async def finish_session() -> Response:
     """End the caller's session: any open episode is ended; the completion step is returned."""
     session = await current_session()
@@ -254,3 +255,82 @@ async def finish_session() -> Response:
             "submit": submit_target(identity, row.completion_code, task.completion_url),
         }
     )
+
+
+@participant.get("/session/score")
+async def score() -> Response:
+    """The caller's statistics against the cohort of the task; 409 until settled."""
+    session = await current_session()
+    if session.statistics is None:
+        return error(
+            409,
+            "the session's statistics are not ready: it is unfinished or an episode is still "
+            "being verified",
+        )
+    async with state().db.session() as s:
+        cohort_rows = (
+            await s.scalars(
+                select(Session.statistics).where(
+                    Session.task_id == session.task_id, Session.statistics.is_not(None)
+                )
+            )
+        ).all()
+    statistics = {}
+    for key, value in session.statistics.items():
+        if key.startswith(HIDDEN_PREFIXES) or not isinstance(value, int | float):
+            continue
+        cohort = [float(row[key]) for row in cohort_rows if isinstance(row.get(key), int | float)]
+        statistics[key] = cohort_view(float(value), cohort)
+    task = state().tasks[session.task_id]
+    return jsonify(
+        {
+            "task": {"id": task.id, "title": task.title},
+            "statistics": statistics,
+            "payment": session.payment,
+        }
+    )
+
+
+@participant.post("/session/feedback")
+async def feedback() -> Response:
+    """Store feedback or a problem report: ``{"kind": "feedback"|"problem", "text": ...}``."""
+    session = await current_session()
+    body = await json_body()
+    kind, text = body.get("kind"), body.get("text")
+    if kind not in ("feedback", "problem"):
+        raise BadRequest("kind must be 'feedback' or 'problem'")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("text must be a non-empty string")
+    if len(text) > MAX_FEEDBACK_CHARS:
+        raise BadRequest(f"text must be at most {MAX_FEEDBACK_CHARS} characters")
+    async with state().db.session() as s, s.begin():
+        s.add(Feedback(id=new_id(), session_id=session.id, kind=kind, text=text.strip()))
+    return jsonify({"stored": True})
+
+
+@participant.post("/session/raffle")
+async def raffle() -> Response:
+    """Enter the raffle: ``{"email": ..., "consent": true}``; one entry per requirement met.
+
+    Only sessions whose treatment is a raffle may enter; entering again replaces the address.
+    """
+    session = await current_session()
+    treatment = state().tasks[session.task_id].treatment(session.treatment)
+    if treatment is None or not treatment.raffle:
+        raise BadRequest("this session's task has no raffle")
+    body = await json_body()
+    email = body.get("email")
+    if body.get("consent") is not True:
+        raise BadRequest("consent must be given (consent: true) to store an email address")
+    if not isinstance(email, str) or len(email) > 254 or not _EMAIL.fullmatch(email.strip()):
+        raise BadRequest("email must be an email address")
+    async with state().db.session() as s, s.begin():
+        entry = await s.scalar(select(RaffleEntry).where(RaffleEntry.session_id == session.id))
+        if entry is None:
+            entry = RaffleEntry(id=new_id(), session_id=session.id, email=email.strip(), entries=0)
+            s.add(entry)
+        else:
+            entry.email = email.strip()
+    # The entries are counted when the session is settled (now, if it already is).
+    await settle(state().db, state().tasks, session.id)
+    return jsonify({"stored": True})

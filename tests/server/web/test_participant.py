@@ -7,8 +7,8 @@ import json
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from crowdplay.server.chunks import split_log
 from tests.server.conftest import join, server_state
+from tests.streaming import split_log
 
 MTURK = {
     "workerId": "A1WORKER",
@@ -77,11 +77,8 @@ async def test_the_log_so_far_can_be_fetched_to_resume(app: Quart, client: Clien
     messages = split_log(p.play(issued, 600, partial=True))
     await p.stream(issued["episode_id"], messages[:5])
     state = await (await client.get("/api/session", headers=p.auth)).get_json()
-    assert state["open_episode"] == {
-        "episode_id": issued["episode_id"],
-        "next_seq": 5,
-        "frames": 300,
-    }
+    # The open episode's grant: what POST /api/episodes gave, with how much the server holds.
+    assert state["open_episode"] == {**issued, "next_seq": 5, "frames": 300}
     log = await (
         await client.get(f"/api/episodes/{issued['episode_id']}/log", headers=p.auth)
     ).get_json()

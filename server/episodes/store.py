@@ -1,9 +1,10 @@
-"""Episodes on the server: issued with a seed, fed chunk by chunk, ended, assembled, verified.
+"""Episodes on the server: issued with a seed, stored chunk by chunk, ended.
 
 Every chunk is committed before it is acknowledged, in order, exactly once: a resend of a stored
-chunk is acknowledged again without being stored twice. Ending an episode assembles its log from
-the stored chunks, stores it compact, and hands it to the verifier; a failure there never touches
-the chunks already stored.
+chunk is acknowledged again without being stored twice. A stored chunk goes on to the live replay
+(:mod:`~crowdplay.server.episodes.live`) without waiting for it; an ended episode goes to the
+verifier (:mod:`~crowdplay.server.episodes.verification`). A failure there never touches the
+chunks already stored.
 """
 
 from __future__ import annotations
@@ -13,29 +14,28 @@ import dataclasses
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, func, insert, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import insert, select, update
 
-from crowdplay import episode
-from crowdplay.episode import MAX_SEED, Checkpoint, End, EnvSpec, EpisodeLog
+from crowdplay.episode import MAX_SEED, EpisodeLog
 from crowdplay.errors import BadRequest
-from crowdplay.server.chunks import (
+from crowdplay.server.database import Database
+from crowdplay.server.episodes.chunks import (
     ChunkData,
     EpisodeContext,
+    assemble,
     chunk_sha256,
     pack_body,
     parse_chunk,
-    unpack_body,
 )
-from crowdplay.server.database import Database
+from crowdplay.server.episodes.live import Followed, LiveReplays
+from crowdplay.server.episodes.verification import Verifier
 from crowdplay.server.models import Chunk, Episode, utcnow
-from crowdplay.server.tasks import Task
-from crowdplay.server.verification import VerifierPool
+from crowdplay.server.study.tasks import Task
 from crowdplay.verifier import make_env
 
 __all__ = ["Ack", "EpisodeStore"]
@@ -56,12 +56,23 @@ class Ack:
 
 
 class EpisodeStore:
-    """The server's episode operations over the database and the verifier pool."""
+    """The server's episodes in the database: issue, store chunks, end.
+
+    Args:
+        db: the database.
+        live: where stored chunks are followed.
+        verifier: where ended episodes are judged.
+        checkpoint_interval: K for new episodes.
+        max_chunk_frames: the most frames one chunk may hold.
+        tasks: the tasks (for each episode's statistics).
+        seeds: where new episodes' seeds come from (default: unpredictable).
+    """
 
     def __init__(
         self,
         db: Database,
-        verifier: VerifierPool,
+        live: LiveReplays,
+        verifier: Verifier,
         *,
         checkpoint_interval: int,
         max_chunk_frames: int,
@@ -70,17 +81,12 @@ class EpisodeStore:
     ) -> None:
         self.db = db
         self.tasks = tasks or {}
-        self.verified_listeners: list[Callable[[str, dict[str, Any]], Awaitable[None]]] = []
-        """Called with the episode id and verdict once a verdict is stored."""
-        self._seeds = seeds or _random_seed
+        self.live = live
         self.verifier = verifier
+        self._seeds = seeds or _random_seed
         self.checkpoint_interval = checkpoint_interval
         self.max_chunk_frames = max_chunk_frames
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._verdict_waiters: defaultdict[str, list[asyncio.Future[dict[str, Any]]]] = defaultdict(
-            list
-        )
-        self._jobs: set[asyncio.Task[None]] = set()
 
     async def issue(self, session_id: str, task: Task) -> Episode:
         """A new episode of ``task`` with a fresh server seed; open ones are abandoned first."""
@@ -140,6 +146,8 @@ class EpisodeStore:
                         Episode.next_seq,
                         Episode.frames,
                         Episode.env,
+                        Episode.seed,
+                        Episode.task_id,
                         Episode.checkpoint_interval,
                     ).where(Episode.id == episode_id)
                 )
@@ -190,9 +198,16 @@ class EpisodeStore:
             if chunk.end is not None:
                 changes |= {"status": "ended", "end_reason": chunk.end.reason}
             await conn.execute(update(Episode).where(Episode.id == episode_id).values(**changes))
+        self.live.submit(self.followed(episode_id, row.env, row.seed, row.task_id), chunk)
         if chunk.end is not None:
-            self._spawn(self._finish(episode_id))
+            self.verifier.schedule(episode_id)
         return Ack(chunk.seq, chunk.end is not None, chunk)
+
+    def followed(self, episode_id: str, env: dict[str, Any], seed: int, task_id: str) -> Followed:
+        """What the live replay needs to follow an episode of ``task_id``."""
+        task = self.tasks.get(task_id)
+        names = (task.statistics or None) if task is not None else None
+        return Followed(episode_id, env, seed, names)
 
     async def end(self, episode_id: str, reason: str) -> None:
         """End an open episode now (``abandoned``): its stored chunks become its log."""
@@ -205,110 +220,11 @@ class EpisodeStore:
                 )
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 return
-        self._spawn(self._finish(episode_id))
+        self.verifier.schedule(episode_id)
 
     async def assemble(self, episode_id: str) -> EpisodeLog:
         """The episode's log from its stored chunks (partial while the episode is open)."""
-        async with self.db.session() as s:
-            row = await s.get(Episode, episode_id)
-            chunks = (
-                await s.scalars(
-                    select(Chunk).where(Chunk.episode_id == episode_id).order_by(Chunk.seq)
-                )
-            ).all()
-        if row is None:
-            raise BadRequest(f"no episode {episode_id}")
-        actions: list[bytearray] = [bytearray() for _ in range(row.env["players"])]
-        checkpoints: list[Checkpoint] = []
-        client: list[Any] = []
-        end: End | None = None
-        for chunk in chunks:
-            body = unpack_body(chunk.body)
-            for player, player_actions in enumerate(body["actions"]):
-                actions[player] += bytes(player_actions)
-            checkpoints += [
-                Checkpoint(c["frame"], c["digest"], tuple(c["rewards"]))
-                for c in body["checkpoints"]
-            ]
-            if body["end"] is not None:
-                end = End(body["end"]["frame"], body["end"]["reason"])
-            client.append(body["client"])
-        if end is None and row.status == "ended":
-            end = End(row.frames, row.end_reason or "abandoned")  # type: ignore[arg-type]
-        return EpisodeLog(
-            episode_id=row.id,
-            env=EnvSpec(**row.env),
-            seed=row.seed,
-            actions=tuple(bytes(a) for a in actions),
-            checkpoints=tuple(checkpoints),
-            end=end,
-            checkpoint_interval=row.checkpoint_interval,
-            client={"chunks": client},
-        )
-
-    async def wait_verdict(self, episode_id: str, timeout: float) -> dict[str, Any] | None:
-        """The episode's verdict once the verifier has given it, or None after ``timeout``."""
-        row = await self.get(episode_id)
-        if row is not None and row.verdict is not None:
-            return row.verdict
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._verdict_waiters[episode_id].append(future)
-        try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            return None
-
-    async def _finish(self, episode_id: str) -> None:
-        """Assemble, store and verify an ended episode."""
-        log_ = await self.assemble(episode_id)
-        blob = episode.encode(log_)
-        async with self.db.session() as s, s.begin():
-            await s.execute(update(Episode).where(Episode.id == episode_id).values(log=blob))
-        task = self.tasks.get(await self._task_id(episode_id) or "")
-        if task is None:
-            verdict = await self.verifier.verify(blob)
-        else:
-            verdict = await self.verifier.verify(blob, task.statistics, task.quality)
-        score = verdict["score"][0] if verdict.get("score") else None
-        statistics = verdict.pop("statistics", None)
-        quality_met = verdict.pop("quality_met", None)
-        async with self.db.session() as s, s.begin():
-            await s.execute(
-                update(Episode)
-                .where(Episode.id == episode_id)
-                .values(
-                    verdict_status=verdict["status"],
-                    verdict=verdict,
-                    score=score,
-                    statistics=statistics,
-                    quality_met=quality_met,
-                    verdict_seq=_next_verdict_seq(),
-                )
-            )
-        for future in self._verdict_waiters.pop(episode_id, []):
-            if not future.done():
-                future.set_result(verdict)
-        for listener in self.verified_listeners:
-            await listener(episode_id, verdict)
-        log.info("episode %s verified: %s", episode_id, verdict["status"])
-
-    async def _task_id(self, episode_id: str) -> str | None:
-        async with self.db.session() as s:
-            return await s.scalar(select(Episode.task_id).where(Episode.id == episode_id))
-
-    async def resume_pending(self) -> int:
-        """Verify episodes that ended but have no verdict (the server stopped before it came)."""
-        async with self.db.session() as s:
-            ids = (
-                await s.scalars(
-                    select(Episode.id).where(
-                        Episode.status == "ended", Episode.verdict_status.is_(None)
-                    )
-                )
-            ).all()
-        for episode_id in ids:
-            self._spawn(self._finish(episode_id))
-        return len(ids)
+        return await assemble(self.db, episode_id)
 
     async def abandon_stale(self, older_than: float) -> int:
         """End as ``abandoned`` every open episode with no chunk for ``older_than`` seconds."""
@@ -322,31 +238,6 @@ class EpisodeStore:
         for episode_id in ids:
             await self.end(episode_id, "abandoned")
         return len(ids)
-
-    async def drain(self) -> None:
-        """Wait for every running assembly and verification job."""
-        while self._jobs:
-            await asyncio.gather(*self._jobs, return_exceptions=True)
-
-    def _spawn(self, job: Any) -> None:
-        task = asyncio.get_running_loop().create_task(job)
-        self._jobs.add(task)
-        task.add_done_callback(self._job_done)
-
-    def _job_done(self, task: asyncio.Task[None]) -> None:
-        self._jobs.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("episode job failed", exc_info=task.exception())
-
-
-def _next_verdict_seq() -> ScalarSelect[int]:
-    """One more than the highest verdict sequence number, evaluated inside the verdict's UPDATE.
-
-    One statement reads and writes, so SQLite (one writer at a time) hands out 1, 2, 3, ... in
-    commit order; the column's unique index refuses a duplicate from concurrent writers elsewhere.
-    """
-    other = aliased(Episode)
-    return select(func.coalesce(func.max(other.verdict_seq), 0) + 1).scalar_subquery()
 
 
 def _random_seed() -> int:

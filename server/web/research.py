@@ -25,9 +25,10 @@ from sqlalchemy import func, select
 from crowdplay import episode
 from crowdplay.errors import BadRequest
 from crowdplay.server.models import Episode, Participant, Session
-from crowdplay.server.payments import payments_csv
-from crowdplay.server.sessions import PLATFORMS, pseudonym
-from crowdplay.server.state import state
+from crowdplay.server.study.identities import PLATFORMS, pseudonym
+from crowdplay.server.study.payments import payments_csv
+from crowdplay.server.web.errors import RESEARCH_API_VERSION, error
+from crowdplay.server.web.state import state
 
 __all__ = [
     "API_VERSION",
@@ -38,7 +39,7 @@ __all__ = [
     "decode_cursor",
 ]
 
-API_VERSION = "crowdplay.research/1"
+API_VERSION = RESEARCH_API_VERSION
 """The version every answer of this API carries in ``api``; clients refuse another."""
 
 DEFAULT_LIMIT = 100
@@ -55,24 +56,13 @@ _LOG_FORMATS = {"compact": "application/octet-stream", "json": "application/json
 research = Blueprint("research", __name__, url_prefix="/api/research")
 
 
-def _error(status: int, message: str) -> Response:
-    response = jsonify({"api": API_VERSION, "error": message})
-    response.status_code = status
-    return response
-
-
-@research.errorhandler(BadRequest)
-async def _bad_request(err: BadRequest) -> Response:
-    return _error(400, str(err))
-
-
 @research.before_request
 async def _require_researcher() -> None:
     """Refuse (401) any request without the researcher credential."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     expected = state().settings.admin_token.encode()
     if scheme != "Bearer" or not hmac.compare_digest(token.strip().encode(), expected):
-        response = _error(
+        response = error(
             401, "the researcher token is required (Authorization: Bearer <admin token>)"
         )
         response.headers["WWW-Authenticate"] = 'Bearer realm="crowdplay-research"'
@@ -193,7 +183,7 @@ async def episode_log(episode_id: str) -> Response:
         raise BadRequest(f"format must be one of {', '.join(_LOG_FORMATS)}, got {form[:40]!r}")
     row = await state().episodes.get(episode_id)
     if row is None or row.log is None:
-        return _error(404, f"no ended episode {episode_id[:64]!r} with a stored log")
+        return error(404, f"no ended episode {episode_id[:64]!r} with a stored log")
     body = row.log if form == "compact" else episode.dumps(episode.decode(row.log)).encode()
     response = Response(body, content_type=_LOG_FORMATS[form])
     response.headers["X-Content-SHA256"] = hashlib.sha256(body).hexdigest()
@@ -203,7 +193,7 @@ async def episode_log(episode_id: str) -> Response:
 
 @research.get("/payments.csv")
 async def payments() -> Response:
-    """Finished sessions' payments as CSV (``server/payments.py``), optionally of one platform.
+    """Finished sessions' payments as CSV (``study/payments.py``), optionally of one platform.
 
     Unlike the episode listing, this names participants by their platform ids (worker id,
     assignment id, Prolific id): paying them needs those.

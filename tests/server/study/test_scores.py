@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crowdplay.server.debrief import cohort_view
+from crowdplay.server.study.scores import cohort_view
 
 
 def test_rank_percentile_and_bins_of_a_cohort() -> None:

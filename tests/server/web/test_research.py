@@ -13,11 +13,12 @@ from quart.typing import TestClientProtocol as Client
 
 from crowdplay import episode
 from crowdplay.server import Settings
-from crowdplay.server.chunks import split_log
 from crowdplay.server.models import Episode, Session
-from crowdplay.server.research import API_VERSION, encode_cursor
-from crowdplay.server.sessions import pseudonym
+from crowdplay.server.study.identities import pseudonym
+from crowdplay.server.web.research import API_VERSION, encode_cursor
+from crowdplay.verifier import Verdict
 from tests.server.conftest import Participant, join, server_state
+from tests.streaming import split_log
 
 WORKER = "A1WORKERRAW42"
 MTURK = {
@@ -71,11 +72,11 @@ async def stream_until_chunk(
     return issued["episode_id"], log
 
 
-async def finish(app: Quart, episode_id: str) -> dict[str, Any]:
+async def finish(app: Quart, episode_id: str) -> Verdict:
     """End an episode as its participant would (Finish) and wait for its verdict."""
     store = server_state(app).episodes
     await store.end(episode_id, "ended_by_participant")
-    verdict = await store.wait_verdict(episode_id, 60)
+    verdict = await server_state(app).verifier.wait(episode_id, 60)
     assert verdict is not None
     return verdict
 
@@ -122,9 +123,9 @@ async def test_only_accepted_episodes_are_listed_with_pseudonyms_and_metadata(
 ) -> None:
     p = await join(client, **MTURK)
     good_id, good_log = await stream_until_chunk(p, 300)
-    assert (await finish(app, good_id))["status"] == "accepted"
+    assert (await finish(app, good_id)).status == "accepted"
     bad_id, _ = await stream_until_chunk(p, 300, doctor=True)
-    assert (await finish(app, bad_id))["status"] == "rejected"
+    assert (await finish(app, bad_id)).status == "rejected"
     open_id, _ = await stream_until_chunk(p, 120)
 
     response = await client.get("/api/research/episodes", headers=researcher(settings))

@@ -16,7 +16,7 @@ from quart.typing import TestClientProtocol as Client
 from crowdplay import roms
 from crowdplay.errors import ConfigError
 from crowdplay.server import Settings, create_app, load_tasks
-from crowdplay.server.thumbnails import (
+from crowdplay.server.web.thumbnails import (
     HOLD_FRAMES,
     PATTERN,
     SEED,

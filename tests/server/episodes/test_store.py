@@ -11,10 +11,10 @@ from quart.typing import TestClientProtocol as Client
 from sqlalchemy import func, select
 
 from crowdplay import episode
-from crowdplay.server.chunks import split_log
 from crowdplay.server.models import Chunk
 from crowdplay.verifier import record
 from tests.server.conftest import join, server_state
+from tests.streaming import split_log
 
 
 async def _chunk_rows(app: Quart, episode_id: str) -> int:
@@ -32,9 +32,9 @@ async def test_a_streamed_episode_is_stored_and_accepted(app: Quart, client: Cli
     answers = await p.stream(issued["episode_id"], messages)
     assert answers[0] == {"type": "ready", "next_seq": 0, "frames": 0}
     assert [a["type"] for a in answers[1:]] == ["ack"] * len(messages)
-    verdict = await server_state(app).episodes.wait_verdict(issued["episode_id"], 60)
-    assert verdict is not None and verdict["status"] == "accepted", verdict
-    assert verdict["score"] == list(log.checkpoints[-1].rewards)
+    verdict = await server_state(app).verifier.wait(issued["episode_id"], 60)
+    assert verdict is not None and verdict.status == "accepted", verdict
+    assert list(verdict.score) == list(log.checkpoints[-1].rewards)
     stored = await server_state(app).episodes.get(issued["episode_id"])
     assert stored is not None and stored.log is not None
     assert episode.decode(stored.log).actions == log.actions
@@ -63,8 +63,8 @@ async def test_a_reconnecting_client_resumes_where_the_server_is(
     assert answers == [{"type": "ready", "next_seq": 4, "frames": 240}]
     rest = await p.stream(issued["episode_id"], messages[4:])
     assert all(a["type"] == "ack" for a in rest[1:])
-    verdict = await server_state(app).episodes.wait_verdict(issued["episode_id"], 60)
-    assert verdict is not None and verdict["status"] == "accepted"
+    verdict = await server_state(app).verifier.wait(issued["episode_id"], 60)
+    assert verdict is not None and verdict.status == "accepted"
 
 
 def _mutations() -> list[tuple[str, Any, str]]:
@@ -154,9 +154,9 @@ async def test_a_doctored_chunk_gets_the_episode_rejected(app: Quart, client: Cl
     else:
         pytest.fail("no chunk's change affected the game")
     await p.stream(issued["episode_id"], doctored)
-    verdict = await server_state(app).episodes.wait_verdict(issued["episode_id"], 60)
-    assert verdict is not None and verdict["status"] == "rejected"
-    assert verdict["divergence_frame"] >= messages[index]["start"] + 1
+    verdict = await server_state(app).verifier.wait(issued["episode_id"], 60)
+    assert verdict is not None and verdict.status == "rejected"
+    assert verdict.divergence_frame >= messages[index]["start"] + 1
 
 
 async def test_a_silent_episode_is_abandoned_with_its_partial_log(
@@ -168,9 +168,9 @@ async def test_a_silent_episode_is_abandoned_with_its_partial_log(
     await p.stream(issued["episode_id"], messages[:10])
     store = server_state(app).episodes
     assert await store.abandon_stale(older_than=0) == 1
-    verdict = await store.wait_verdict(issued["episode_id"], 60)
-    assert verdict is not None and verdict["status"] == "accepted", verdict
-    assert verdict["frames"] == 600 and verdict["end_reason"] == "abandoned"
+    verdict = await server_state(app).verifier.wait(issued["episode_id"], 60)
+    assert verdict is not None and verdict.status == "accepted", verdict
+    assert verdict.frames == 600 and verdict.end_reason == "abandoned"
     answers = await p.stream(issued["episode_id"], [messages[10]])
     assert answers[1]["type"] == "error" and "has ended" in answers[1]["error"]
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crowdplay.errors import ConfigError
-from crowdplay.server.incentives import Treatment, evaluate, parse_treatment
+from crowdplay.server.study.incentives import Treatment, evaluate, parse_treatment
 
 CORRECT = "Aliens shot inside-out"
 FRACTION = "Inside-out fraction"

@@ -7,23 +7,25 @@ from dataclasses import dataclass
 from quart import current_app
 
 from crowdplay.server.database import Database
-from crowdplay.server.episodes import EpisodeStore
-from crowdplay.server.progress import SessionProgress
-from crowdplay.server.sessions import TokenSigner
+from crowdplay.server.episodes import EpisodeStore, LiveReplays, Verifier
 from crowdplay.server.settings import Settings
-from crowdplay.server.tasks import Task
+from crowdplay.server.study.identities import TokenSigner
+from crowdplay.server.study.progress import SessionProgress
+from crowdplay.server.study.tasks import Task
 
 __all__ = ["ServerState", "state"]
 
 
 @dataclass
 class ServerState:
-    """What ``create_app`` builds: settings, tasks, database, episodes, tokens, live progress."""
+    """What ``create_app`` builds: settings, tasks, database, episodes, tokens, progress."""
 
     settings: Settings
     tasks: dict[str, Task]
     db: Database
     episodes: EpisodeStore
+    live: LiveReplays
+    verifier: Verifier
     signer: TokenSigner
     progress: SessionProgress
 

@@ -15,14 +15,18 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from crowdplay import roms
-from crowdplay.episode import agent_id
+from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.errors import ConfigError, UnknownRom, UnsupportedEnvironment
-from crowdplay.server.incentives import Requirement, Treatment, parse_requirements, parse_treatment
+from crowdplay.server.study.incentives import (
+    Requirement,
+    Treatment,
+    parse_requirements,
+    parse_treatment,
+)
 from crowdplay.verifier import make_env, open_emulator, stats
 
 __all__ = ["Task", "load_tasks"]
 
-PLAYER_0 = agent_id(0)
 """The agent id of the participant's player, whose statistics requirements read."""
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -78,9 +82,9 @@ class Task:
         group: the task group (the library page and automatic assignment can be limited to one
             group with ``?group=``); None for none.
         target_hours: the good data wanted for this task, in hours of play; automatic
-            assignment balances good data against it (server/assignment.py).
+            assignment balances good data against it (server/study/assignment.py).
         thumbnail_frame: the frame of the game shown as the task's thumbnail
-            (server/thumbnails.py).
+            (server/web/thumbnails.py).
     """
 
     id: str
@@ -227,7 +231,7 @@ def _task(entry: dict[str, Any], where: str, treatments: dict[str, Treatment]) -
         raise ConfigError(f"{where}: field 'statistics' must be a list of collector names")
     try:
         # Every key the collectors produce, so requirements naming a missing one fail here.
-        keys = set(stats.Collectors(env, statistics).values()[PLAYER_0])
+        keys = set(stats.Collectors(env, statistics).values()[DEFAULT_AGENT])
     except ConfigError as err:
         raise ConfigError(f"{where}: field 'statistics': {err}") from None
     quality = parse_requirements(entry.get("quality", []), f"{where}: field 'quality'")

@@ -17,13 +17,13 @@ from sqlalchemy import select, update
 
 from crowdplay.episode import EpisodeLog
 from crowdplay.server import Settings, create_app
-from crowdplay.server.chunks import split_log
 from crowdplay.server.models import Episode, Feedback, RaffleEntry, Session
-from crowdplay.server.payments import payments_csv
-from crowdplay.server.recompute import recompute
+from crowdplay.server.study.payments import payments_csv
+from crowdplay.server.study.recompute import recompute
 from crowdplay.verifier import stats
 from tests.conftest import bare_ale_for
 from tests.server.conftest import Participant, join, server_state
+from tests.streaming import split_log
 
 P0 = "game_0>player_0"
 TASKS = """
@@ -85,8 +85,8 @@ async def play_episode(app: Quart, p: Participant, frames: int, seed: int) -> Ep
     log = p.play(issued, frames, seed=seed)
     answers = await p.stream(issued["episode_id"], split_log(log), until_frame=log.num_frames)
     assert all(a["type"] == "ack" for a in answers[1:]), answers
-    verdict = await server_state(app).episodes.wait_verdict(issued["episode_id"], 60)
-    assert verdict is not None and verdict["status"] == "accepted", verdict
+    verdict = await server_state(app).verifier.wait(issued["episode_id"], 60)
+    assert verdict is not None and verdict.status == "accepted", verdict
     return log
 
 

@@ -12,16 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import lz4.frame
+from sqlalchemy import select
 
-from crowdplay.episode import NUM_ACTIONS, Checkpoint, End, EpisodeLog
+from crowdplay.episode import NUM_ACTIONS, Checkpoint, End, EnvSpec, EpisodeLog
 from crowdplay.errors import BadRequest, InvalidLog
+from crowdplay.server.database import Database
+from crowdplay.server.models import Chunk, Episode
 
 __all__ = [
     "ChunkData",
     "EpisodeContext",
     "parse_chunk",
     "chunk_sha256",
-    "split_log",
+    "assemble",
     "pack_body",
     "unpack_body",
 ]
@@ -136,38 +139,6 @@ def chunk_sha256(message: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def split_log(log: EpisodeLog) -> list[dict[str, Any]]:
-    """Cut a recorded log into the chunk messages a client would send: one per checkpoint.
-
-    A complete log's last chunk carries its ``end``; a partial log's frames past its last
-    checkpoint are left out (a client sends them only with the checkpoint that closes them).
-    """
-    messages = []
-    start = 0
-    for seq, checkpoint in enumerate(log.checkpoints):
-        last = checkpoint.frame
-        final = log.end is not None and last == log.end.frame
-        messages.append(
-            {
-                "type": "chunk",
-                "seq": seq,
-                "start": start,
-                "actions": [list(a[start:last]) for a in log.actions],
-                "checkpoints": [
-                    {
-                        "frame": last,
-                        "digest": checkpoint.digest,
-                        "rewards": list(checkpoint.rewards),
-                    }
-                ],
-                "end": {"frame": last, "reason": log.end.reason} if final and log.end else None,
-                "client": None,
-            }
-        )
-        start = last
-    return messages
-
-
 def pack_body(chunk: ChunkData) -> bytes:
     """The stored, lz4-compressed body of a chunk."""
     compressed: bytes = lz4.frame.compress(json.dumps(chunk.body(), separators=(",", ":")).encode())
@@ -253,3 +224,46 @@ def _checkpoints(
             f"{expected}, got {frames}"
         )
     return tuple(out)
+
+
+async def assemble(db: Database, episode_id: str) -> EpisodeLog:
+    """The episode's log from its stored chunks (partial while the episode is open).
+
+    An ended episode whose final chunk never came (abandoned) ends at its last stored frame.
+
+    Raises:
+        BadRequest: there is no such episode.
+    """
+    async with db.session() as s:
+        row = await s.get(Episode, episode_id)
+        chunks = (
+            await s.scalars(select(Chunk).where(Chunk.episode_id == episode_id).order_by(Chunk.seq))
+        ).all()
+    if row is None:
+        raise BadRequest(f"no episode {episode_id}")
+    actions: list[bytearray] = [bytearray() for _ in range(row.env["players"])]
+    checkpoints: list[Checkpoint] = []
+    client: list[Any] = []
+    end: End | None = None
+    for chunk in chunks:
+        body = unpack_body(chunk.body)
+        for player, player_actions in enumerate(body["actions"]):
+            actions[player] += bytes(player_actions)
+        checkpoints += [
+            Checkpoint(c["frame"], c["digest"], tuple(c["rewards"])) for c in body["checkpoints"]
+        ]
+        if body["end"] is not None:
+            end = End(body["end"]["frame"], body["end"]["reason"])
+        client.append(body["client"])
+    if end is None and row.status == "ended":
+        end = End(row.frames, row.end_reason or "abandoned")  # type: ignore[arg-type]
+    return EpisodeLog(
+        episode_id=row.id,
+        env=EnvSpec(**row.env),
+        seed=row.seed,
+        actions=tuple(bytes(a) for a in actions),
+        checkpoints=tuple(checkpoints),
+        end=end,
+        checkpoint_interval=row.checkpoint_interval,
+        client={"chunks": client},
+    )

@@ -1,0 +1,196 @@
+"""The verdict on every ended episode: from its live replay, or from one replay of the stored log.
+
+An ended episode's log is assembled from its stored chunks and stored compact. If the live
+replay (:class:`~crowdplay.server.episodes.live.LiveReplays`) followed it from frame 0 to its
+end, that replay's verdict and statistics are the verification. Otherwise (a worker or the
+server restarted, the episode was taken over by another instance) one worker process replays the
+stored log. Either way the episode is emulated once; ``Episode.emulated_frames`` records how many
+frames the server emulated for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy.orm import aliased
+
+from crowdplay import episode
+from crowdplay.episode import DEFAULT_AGENT
+from crowdplay.errors import WorkerLost
+from crowdplay.server.database import Database
+from crowdplay.server.episodes.chunks import assemble
+from crowdplay.server.episodes.live import LiveReplays
+from crowdplay.server.episodes.replays import serve
+from crowdplay.server.episodes.workers import WorkerPool
+from crowdplay.server.models import Episode
+from crowdplay.server.study.incentives import meets
+from crowdplay.server.study.tasks import Task
+from crowdplay.verifier import Status, Verdict, unusable
+
+__all__ = ["Verifier", "VerdictListener"]
+
+log = logging.getLogger(__name__)
+
+VerdictListener = Callable[[str, Verdict], Awaitable[None]]
+"""Called with the episode id and its verdict once the verdict is stored."""
+
+MAX_ATTEMPTS = 3
+"""Replays of one stored log tried before its verification is given up (workers kept dying)."""
+
+
+class Verifier:
+    """Gives and stores the verdict of each ended episode, once.
+
+    Args:
+        db: the server's database.
+        tasks: the tasks (for each episode's statistics and quality threshold).
+        live: the live replays, whose verdict is taken when they followed the whole episode.
+        workers: processes for replaying stored logs.
+    """
+
+    def __init__(
+        self, db: Database, tasks: Mapping[str, Task], live: LiveReplays, workers: int
+    ) -> None:
+        self.db = db
+        self.tasks = tasks
+        self.live = live
+        self.pool = WorkerPool(serve, workers, "verifier")
+        self.listeners: list[VerdictListener] = []
+        self._waiters: dict[str, list[asyncio.Future[Verdict]]] = {}
+        self._jobs: dict[str, asyncio.Task[None]] = {}
+
+    def schedule(self, episode_id: str) -> None:
+        """Verify an ended episode in the background (once, however often it is asked)."""
+        if episode_id in self._jobs:
+            return
+        task = asyncio.get_running_loop().create_task(self._verify(episode_id))
+        self._jobs[episode_id] = task
+        task.add_done_callback(lambda t: self._done(episode_id, t))
+
+    async def resume_pending(self) -> int:
+        """Verify episodes that ended but have no verdict (the server stopped before it came)."""
+        async with self.db.session() as s:
+            ids = (
+                await s.scalars(
+                    select(Episode.id).where(
+                        Episode.status == "ended", Episode.verdict_status.is_(None)
+                    )
+                )
+            ).all()
+        for episode_id in ids:
+            self.schedule(episode_id)
+        return len(ids)
+
+    async def wait(self, episode_id: str, timeout: float) -> Verdict | None:
+        """The episode's verdict once it is stored, or None after ``timeout`` seconds."""
+        async with self.db.session() as s:
+            stored = await s.scalar(select(Episode.verdict).where(Episode.id == episode_id))
+        if stored is not None:
+            return Verdict.from_dict(stored)
+        future: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(episode_id, []).append(future)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+
+    async def drain(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for running verifications, then cancel the rest.
+
+        A cancelled verification stored nothing; it runs again at the next start. Returns how
+        many were cancelled.
+        """
+        jobs = list(self._jobs.values())
+        if not jobs:
+            return 0
+        _, pending = await asyncio.wait(jobs, timeout=timeout)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return len(pending)
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        self.pool.close()
+
+    async def _verify(self, episode_id: str) -> None:
+        """Assemble, store and judge one ended episode, and tell the listeners."""
+        log_ = await assemble(self.db, episode_id)
+        blob = episode.encode(log_)
+        async with self.db.session() as s, s.begin():
+            await s.execute(update(Episode).where(Episode.id == episode_id).values(log=blob))
+            task_id = await s.scalar(select(Episode.task_id).where(Episode.id == episode_id))
+        task = self.tasks.get(task_id or "")
+        names = (task.statistics or None) if task is not None else None
+        assert log_.end is not None  # assemble gives ended episodes their end
+        verdict, emulated = await self.live.conclude(episode_id, log_.end)
+        if verdict is None:
+            verdict, replayed = await self._replay(episode_id, blob, names)
+            emulated += replayed
+        await self._store(episode_id, verdict, emulated, task)
+        self.live.forget(episode_id)
+        for future in self._waiters.pop(episode_id, []):
+            if not future.done():
+                future.set_result(verdict)
+        for listener in self.listeners:
+            await listener(episode_id, verdict)
+        log.info("episode %s verified: %s", episode_id, verdict.status.value)
+
+    async def _replay(
+        self, episode_id: str, blob: bytes, names: tuple[str, ...] | None
+    ) -> tuple[Verdict, int]:
+        """One replay of the stored log in a worker, retried if the worker dies."""
+        emulated = 0
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                answer = await self.pool.worker(episode_id).call(("verify", blob, names))
+            except WorkerLost as err:
+                log.warning("verifying %s, attempt %d: %s", episode_id, attempt, err)
+                continue
+            _, verdict, frames = answer
+            return verdict, emulated + frames
+        reason = f"the verifier's worker died on each of {MAX_ATTEMPTS} attempts"
+        return unusable(episode_id, reason), emulated
+
+    async def _store(
+        self, episode_id: str, verdict: Verdict, emulated: int, task: Task | None
+    ) -> None:
+        accepted = verdict.status is Status.ACCEPTED
+        statistics = verdict.statistics if accepted else None
+        quality_met = None
+        if statistics is not None and task is not None:
+            quality_met = meets(task.quality, statistics.get(DEFAULT_AGENT, {}))
+        stored = verdict.to_dict()
+        stored.pop("statistics")
+        async with self.db.session() as s, s.begin():
+            await s.execute(
+                update(Episode)
+                .where(Episode.id == episode_id)
+                .values(
+                    verdict_status=verdict.status.value,
+                    verdict=stored,
+                    score=verdict.score[0] if verdict.score else None,
+                    statistics=statistics,
+                    quality_met=quality_met,
+                    emulated_frames=emulated,
+                    verdict_seq=_next_verdict_seq(),
+                )
+            )
+
+    def _done(self, episode_id: str, task: asyncio.Task[None]) -> None:
+        self._jobs.pop(episode_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("verifying %s failed", episode_id, exc_info=task.exception())
+
+
+def _next_verdict_seq() -> ScalarSelect[int]:
+    """One more than the highest verdict sequence number, evaluated inside the verdict's UPDATE.
+
+    One statement reads and writes, so SQLite (one writer at a time) hands out 1, 2, 3, ... in
+    commit order; the column's unique index refuses a duplicate from concurrent writers elsewhere.
+    """
+    other = aliased(Episode)
+    return select(func.coalesce(func.max(other.verdict_seq), 0) + 1).scalar_subquery()
