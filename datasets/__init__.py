@@ -3,7 +3,10 @@
 A dataset is a folder holding one SQLite file (docs/dataset-format.md), opened with
 :func:`get_engine_and_session` and queried through the SQLAlchemy models of the CrowdPlay
 dataset guide (:class:`EpisodeModel`, :class:`EnvironmentModel`, ...). :func:`add_episode`
-verifies a log by replay and stores it with its statistics.
+(``crowdplay.datasets.importer``) verifies a log with :func:`crowdplay.verifier.verify` and stores
+it with the statistics of that replay. :class:`Preprocessing` is the one value naming how a
+trajectory is preprocessed (agent, stacking, downsampling), for :func:`processed_trajectory`, the
+trajectory cache and the exports.
 
 Example:
     >>> from crowdplay.datasets import EpisodeModel, get_engine_and_session
@@ -15,11 +18,12 @@ Trajectories straight from a log, without a dataset:
     >>> from crowdplay import datasets, episode
     >>> log = episode.read("log.json")  # doctest: +SKIP
     >>> obs, actions, rewards, terminals = datasets.processed_trajectory(log)  # doctest: +SKIP
+    >>> d3rlpy_layout = datasets.Preprocessing(framestack_axis_first=True, stack_n=1)
+    >>> obs, *_ = datasets.processed_trajectory(log, d3rlpy_layout)  # doctest: +SKIP
     >>> for step in datasets.raw_steps(log, agent="game_0>player_0"):  # doctest: +SKIP
     ...     step.observation, step.action, step.reward, step.user_type
 """
 
-from crowdplay.episode import DEFAULT_AGENT, agent_id, player_index
 from crowdplay.datasets.dataset import (
     DATA_ENV_VAR,
     DEFAULT_DATA_ROOT,
@@ -31,6 +35,14 @@ from crowdplay.datasets.dataset import (
     get_info,
     open_dataset,
     set_info,
+)
+from crowdplay.datasets.importer import (
+    SOURCES,
+    AddedEpisode,
+    Statistics,
+    add_episode,
+    check_metadata,
+    environment_id,
 )
 from crowdplay.datasets.models import (
     ALL_AGENTS,
@@ -45,19 +57,12 @@ from crowdplay.datasets.models import (
 )
 from crowdplay.datasets.preprocessing import (
     SCREEN_SIZE,
+    Preprocessing,
     ProcessedTrajectory,
     processed_trajectory,
 )
-from crowdplay.datasets.store import (
-    SOURCES,
-    AddedEpisode,
-    Statistics,
-    add_episode,
-    check_metadata,
-    environment_id,
-    verify_and_collect,
-)
 from crowdplay.datasets.trajectory import Step, UserType, raw_steps, raw_trajectory
+from crowdplay.episode import DEFAULT_AGENT, agent_id, player_index
 
 __all__ = [
     "DEFAULT_AGENT",
@@ -68,6 +73,7 @@ __all__ = [
     "raw_steps",
     "raw_trajectory",
     "SCREEN_SIZE",
+    "Preprocessing",
     "ProcessedTrajectory",
     "processed_trajectory",
     "FORMAT",
@@ -94,6 +100,5 @@ __all__ = [
     "AddedEpisode",
     "add_episode",
     "check_metadata",
-    "verify_and_collect",
     "environment_id",
 ]

@@ -1,14 +1,15 @@
 """An on-disk cache of processed trajectories, under the dataset folder's ``cache/``.
 
 ``EpisodeModel.get_processed_trajectory(..., use_cache=True)`` comes here. A trajectory is
-stored once per episode, agent, downsampling and ``check`` as an ``.npz`` file holding each
-step's newest 84x84 frame (not the stacked observations, which repeat every frame ``stack_n``
-times), the actions, rewards and terminals. Observations are stacked again on load exactly as
+stored once per episode and replay options of its :class:`~crowdplay.datasets.Preprocessing`
+(agent, downsampling, ``check``) as an ``.npz`` file holding each step's newest 84x84 frame (not
+the stacked observations, which repeat every frame ``stack_n`` times), the actions, rewards and
+terminals. Observations are stacked again on load exactly as
 :func:`crowdplay.datasets.processed_trajectory` stacks them, so one file serves every
 ``stack_n`` and ``framestack_axis_first`` and the arrays are identical to a fresh replay's.
 
 The key covers the episode id, the SHA-256 of its stored log, the installed ale-py version and
-the parameters; a file is never reused for anything else, and the ``cache/`` folder can be
+those options; a file is never reused for anything else, and the ``cache/`` folder can be
 deleted at any time. Files are written atomically (a temporary file renamed into place) and read
 with ``allow_pickle=False``; an unreadable or foreign file is replaced by a fresh replay.
 
@@ -18,6 +19,7 @@ Public API (stable): :func:`cached_processed_trajectory`, :func:`cache_file`,
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -29,11 +31,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crowdplay import roms
-from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.datasets.dataset import CACHE_DIR
-from crowdplay.datasets.preprocessing import SCREEN_SIZE, ProcessedTrajectory, processed_trajectory
+from crowdplay.datasets.preprocessing import (
+    SCREEN_SIZE,
+    Preprocessing,
+    ProcessedTrajectory,
+    processed_trajectory,
+)
 from crowdplay.episode import EpisodeLog
-from crowdplay.errors import InvalidArgument
 
 __all__ = ["CACHE_FORMAT", "cache_file", "cached_processed_trajectory"]
 
@@ -45,15 +50,18 @@ def cache_file(
     dataset: Path,
     episode_id: str,
     log_sha256: str,
-    *,
-    agent: str = DEFAULT_AGENT,
-    downsample_frequency: int = 4,
-    downsample_offset: int = 0,
-    check: bool = True,
+    preprocessing: Preprocessing,
 ) -> Path:
-    """The cache file of one processed trajectory in the dataset folder ``dataset``."""
-    key = _key(episode_id, log_sha256, agent, downsample_frequency, downsample_offset, check)
-    return _path(dataset, key)
+    """The cache file of one processed trajectory in the dataset folder ``dataset``.
+
+    Args:
+        dataset: the dataset folder.
+        episode_id: the episode's id.
+        log_sha256: SHA-256 of the episode's stored log (``EpisodeModel.log_sha256``).
+        preprocessing: the trajectory's options; values differing only in ``stack_n`` or
+            ``framestack_axis_first`` share a file.
+    """
+    return _path(dataset, _key(episode_id, log_sha256, preprocessing))
 
 
 def cached_processed_trajectory(
@@ -61,13 +69,7 @@ def cached_processed_trajectory(
     episode_id: str,
     log_sha256: str,
     log: EpisodeLog,
-    *,
-    agent: str = DEFAULT_AGENT,
-    framestack_axis_first: bool = False,
-    stack_n: int = 4,
-    downsample_frequency: int = 4,
-    downsample_offset: int = 0,
-    check: bool = True,
+    preprocessing: Preprocessing,
 ) -> ProcessedTrajectory:
     """:func:`~crowdplay.datasets.processed_trajectory` of ``log``, read from or written to cache.
 
@@ -76,84 +78,45 @@ def cached_processed_trajectory(
         episode_id: the episode's id.
         log_sha256: SHA-256 of the episode's stored log (``EpisodeModel.log_sha256``).
         log: the episode log, replayed on a cache miss.
-        agent: as for :func:`~crowdplay.datasets.processed_trajectory`.
-        framestack_axis_first: as for :func:`~crowdplay.datasets.processed_trajectory`.
-        stack_n: as for :func:`~crowdplay.datasets.processed_trajectory`.
-        downsample_frequency: as for :func:`~crowdplay.datasets.processed_trajectory`.
-        downsample_offset: as for :func:`~crowdplay.datasets.processed_trajectory`.
-        check: as for :func:`~crowdplay.datasets.processed_trajectory`.
+        preprocessing: the trajectory's options (validated when it was built).
 
     Raises:
-        InvalidArgument, UnknownAgent, ReplayDiverged: as
-            :func:`~crowdplay.datasets.processed_trajectory` (parameters are checked first).
+        UnknownAgent, ReplayDiverged: as :func:`~crowdplay.datasets.processed_trajectory`.
     """
-    _validate(stack_n, framestack_axis_first)
-    key = _key(episode_id, log_sha256, agent, downsample_frequency, downsample_offset, check)
+    key = _key(episode_id, log_sha256, preprocessing)
     path = _path(dataset, key)
     stored = _read(path, key)
     if stored is None:
         # With stack_n = 1 each observation is exactly the one frame per step the file keeps.
-        fresh = processed_trajectory(
-            log,
-            agent=agent,
-            stack_n=1,
-            downsample_frequency=downsample_frequency,
-            downsample_offset=downsample_offset,
-            check=check,
-        )
+        one_frame = dataclasses.replace(preprocessing, stack_n=1, framestack_axis_first=False)
+        fresh = processed_trajectory(log, one_frame)
         frames = np.ascontiguousarray(fresh.observations[..., 0])
         stored = (frames, fresh.actions, fresh.rewards, fresh.terminals)
         _write(path, key, *stored)
     frames, actions, rewards, terminals = stored
     return ProcessedTrajectory(
-        observations=_stack(frames, stack_n, framestack_axis_first),
+        observations=_stack(frames, preprocessing),
         actions=actions,
         rewards=rewards,
         terminals=terminals,
     )
 
 
-def _validate(stack_n: object, framestack_axis_first: object) -> None:
-    """Check the two parameters the cached replay does not see (it runs with ``stack_n=1``)."""
-    if not isinstance(stack_n, int | np.integer) or isinstance(stack_n, bool) or stack_n < 1:
-        raise InvalidArgument(f"stack_n must be a positive integer, got {stack_n!r}")
-    if not isinstance(framestack_axis_first, bool):
-        raise InvalidArgument(
-            f"framestack_axis_first must be True or False, got {framestack_axis_first!r}"
-        )
-
-
-def _key(
-    episode_id: str,
-    log_sha256: str,
-    agent: str,
-    downsample_frequency: int,
-    downsample_offset: int,
-    check: bool,
-) -> str:
-    """The canonical JSON naming one cached trajectory."""
+def _key(episode_id: str, log_sha256: str, preprocessing: Preprocessing) -> str:
+    """The canonical JSON naming one cached trajectory: what its replay depends on."""
     return json.dumps(
         {
             "format": CACHE_FORMAT,
             "episode_id": episode_id,
             "log_sha256": log_sha256,
             "ale_version": roms.ale_version(),
-            "agent": agent,
-            "downsample_frequency": downsample_frequency,
-            "downsample_offset": downsample_offset,
-            "check": check,
+            "agent": preprocessing.agent,
+            "downsample_frequency": preprocessing.downsample_frequency,
+            "downsample_offset": preprocessing.downsample_offset,
+            "check": preprocessing.check,
         },
         sort_keys=True,
-        default=_plain,
     )
-
-
-def _plain(value: object) -> object:
-    """A numpy integer as an int (so it keys like the same int); anything else by its repr.
-
-    Parameters are validated by the replay on a miss; a key only has to tell values apart.
-    """
-    return int(value) if isinstance(value, np.integer) else repr(value)
 
 
 def _path(dataset: Path, key: str) -> Path:
@@ -217,17 +180,14 @@ def _write(
         raise
 
 
-def _stack(
-    frames: NDArray[np.uint8], stack_n: int, framestack_axis_first: bool
-) -> NDArray[np.uint8]:
+def _stack(frames: NDArray[np.uint8], preprocessing: Preprocessing) -> NDArray[np.uint8]:
     """Observation ``i`` stacks frames ``i - stack_n + 1 .. i``, padded with frame 0.
 
     The same read-only view on one copy of the frames as ``processed_trajectory`` returns.
     """
-    image = (SCREEN_SIZE, SCREEN_SIZE)
+    stack_n = preprocessing.stack_n
     if len(frames) == 0:
-        shape = (0, stack_n, *image) if framestack_axis_first else (0, *image, stack_n)
-        return np.empty(shape, dtype=np.uint8)
+        return np.empty((0, *preprocessing.observation_shape), dtype=np.uint8)
     padded = np.concatenate([np.repeat(frames[:1], stack_n - 1, axis=0), frames])
     windows = np.lib.stride_tricks.sliding_window_view(padded, stack_n, axis=0)
-    return np.moveaxis(windows, -1, 1) if framestack_axis_first else windows
+    return np.moveaxis(windows, -1, 1) if preprocessing.framestack_axis_first else windows

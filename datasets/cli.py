@@ -24,7 +24,7 @@ from crowdplay import episode
 from crowdplay.datasets import sync
 from crowdplay.datasets.dataset import open_dataset
 from crowdplay.datasets.export import cli as export_cli
-from crowdplay.datasets.store import add_episode, check_metadata
+from crowdplay.datasets.importer import add_episode, check_metadata
 from crowdplay.datasets.summary import format_table, summarize, write_plots
 from crowdplay.errors import EpisodeRefused, Error, InvalidLog
 

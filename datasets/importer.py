@@ -1,12 +1,15 @@
-"""Adding episodes to a dataset: verify by replay, collect statistics in the same pass, store.
+"""The import of episodes into a dataset: verified by the verifier's one replay, then stored.
+
+Each log goes through :func:`crowdplay.verifier.verify`, whose single replay checks every
+checkpoint and collects the statistics; the verdict decides whether the episode is added and
+carries the statistics that are stored. The verdict rules live in the verifier only.
 
 Public API (stable):
 
-* :func:`add_episode` — verify one log, compute its statistics and write its rows (idempotent by
-  episode id). Used by ``crowdplay dataset import`` and ``crowdplay dataset sync``.
+* :func:`add_episode` — verify one log and write its rows and statistics (idempotent by episode
+  id). Used by ``crowdplay dataset import`` and ``crowdplay dataset sync``.
 * :class:`AddedEpisode` — what :func:`add_episode` did.
 * :func:`check_metadata` — the checks :func:`add_episode` applies to its metadata, to run early.
-* :func:`verify_and_collect` — one replay giving both the verifier's verdict and the statistics.
 * :func:`environment_id` — the id of an environment (task, source, settings), derived from them.
 * :data:`SOURCES` — the recruitment sources CrowdPlay knows (others of the same shape are kept).
 
@@ -20,7 +23,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import math
@@ -42,21 +44,12 @@ from crowdplay.datasets.models import (
     EnvironmentModel,
     EpisodeKeywordDataModel,
     EpisodeModel,
-    KeywordValue,
     UserModel,
 )
 from crowdplay.episode import EnvSpec, EpisodeLog
-from crowdplay.errors import (
-    EpisodeConflict,
-    EpisodeRefused,
-    InvalidArgument,
-    InvalidLog,
-    ReplayDiverged,
-    RomMismatch,
-    UnknownRom,
-    UnsupportedEnvironment,
-)
-from crowdplay.verifier import Status, Transition, Verdict, stats, transitions
+from crowdplay.errors import EpisodeConflict, EpisodeRefused, InvalidArgument
+from crowdplay.verifier import Status, Verdict, verify
+from crowdplay.verifier.stats import Statistics
 
 __all__ = [
     "SOURCES",
@@ -64,15 +57,11 @@ __all__ = [
     "AddedEpisode",
     "add_episode",
     "check_metadata",
-    "verify_and_collect",
     "environment_id",
 ]
 
 SOURCES = ("mturk", "prolific", "email", "social", "anonymous", "import")
 """Recruitment sources CrowdPlay uses; any lowercase name of the same shape is accepted."""
-
-Statistics = dict[str, dict[str, KeywordValue]]
-"""Statistics per agent id and key: ``statistics["game_0>player_0"]["Score"]``."""
 
 _SOURCE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 _PSEUDONYM = re.compile(r"p-[0-9a-f]{12,64}")
@@ -109,13 +98,13 @@ def add_episode(
     created_at: datetime | None = None,
     statistics: Sequence[str] | None = None,
 ) -> AddedEpisode:
-    """Verify ``log`` by replay, compute its statistics and add it to a dataset.
+    """Verify ``log`` by replay and add it to a dataset with the statistics of that replay.
 
-    The replay happens once: the verifier's checkpoint comparison and the statistics collectors
-    (``crowdplay.verifier.stats``) consume the same transitions. Accepted logs and partial logs
-    that match up to their last checkpoint (``incomplete``) are added; anything else is refused
-    and nothing is written. Each episode is committed on its own, so episodes added before a
-    refusal are kept.
+    :func:`crowdplay.verifier.verify` replays the log once, checking its checkpoints and
+    collecting its statistics; the statistics stored are its verdict's. Accepted logs and partial
+    logs that match up to their last checkpoint (``incomplete``) are added; rejected and unusable
+    ones are refused and nothing is written. Each episode is committed on its own, so episodes
+    added before a refusal are kept.
 
     Idempotent: adding a log the dataset already holds (same episode id, same content, same
     task, source and user) does nothing and replays nothing.
@@ -134,8 +123,9 @@ def add_episode(
             None runs the game's defaults.
 
     Raises:
-        EpisodeRefused: the log was rejected by replay (its reason and frame in the message) or
-            cannot be replayed here (unknown ROM, other ale-py, unsupported settings).
+        EpisodeRefused: the log was rejected by replay (``rejected at frame N: <reason>``) or
+            cannot be replayed here (``unusable: <reason>``: unknown ROM, other ale-py,
+            unsupported settings).
         EpisodeConflict: the dataset holds a different log, or the same log under another task,
             source or user, with this episode id.
         InvalidArgument: ``task_id``, ``source``, ``user`` or ``created_at`` is malformed.
@@ -146,67 +136,6 @@ def add_episode(
         return _add(target, log, task_id, source, user, created_at, statistics)
     with open_dataset(target, create=True) as session:
         return _add(session, log, task_id, source, user, created_at, statistics)
-
-
-def verify_and_collect(
-    log: EpisodeLog, statistics: Sequence[str] | None = None
-) -> tuple[Verdict, Statistics | None]:
-    """Replay ``log`` once: the verdict of :func:`crowdplay.verifier.verify` and the statistics.
-
-    The verdict agrees with :func:`~crowdplay.verifier.verify` on status, frames, verified
-    frames, end reason, divergence frame and, unless the log diverged at a checkpoint (where
-    the diverging frame's reward is left out), score. Statistics are None for a rejected log.
-
-    Args:
-        log: the episode.
-        statistics: collector names; None runs the game's defaults.
-
-    Raises:
-        ConfigError: ``statistics`` names an unknown collector or one for another game.
-        InvalidLog, UnknownRom, RomMismatch, UnsupportedEnvironment: the log cannot be
-            replayed here (unusable, not rejected).
-    """
-    collectors = stats.Collectors(log.env, statistics)
-    score = [0] * log.players
-    last: Transition | None = None
-    try:
-        for t in transitions(log, check=True):
-            collectors.update(t)
-            score = [s + r for s, r in zip(score, t.rewards, strict=True)]
-            last = t
-    except ReplayDiverged as err:
-        frame, verified = err.frame, _verified_frames(log, err.frame - 1)
-        verdict = _verdict(log, Status.REJECTED, frame, verified, score, None, err.reason)
-        return dataclasses.replace(verdict, divergence_frame=frame), None
-    frames = 0 if last is None else last.frame
-    verified = _verified_frames(log, frames)
-    replayed_end = None
-    if last is not None and last.terminated:
-        replayed_end = "game_over"
-    elif last is not None and last.truncated:
-        replayed_end = "truncated"
-    if frames < log.num_frames:
-        how = "game over" if replayed_end == "game_over" else "truncation"
-        reason = (
-            f"the game ended ({how}) on frame {frames} but the log goes on to frame "
-            f"{log.num_frames}"
-        )
-        verdict = _verdict(log, Status.REJECTED, frames, verified, score, None, reason)
-        return dataclasses.replace(verdict, divergence_frame=frames), None
-    if log.end is None:
-        reason = f"partial log: {verified} of {frames} frames verified up to its last checkpoint"
-        verdict = _verdict(log, Status.INCOMPLETE, frames, verified, score, None, reason)
-        return verdict, _statistics(collectors.values())
-    claimed = log.end.reason
-    if claimed in ("game_over", "truncated") and replayed_end != claimed:
-        actual = replayed_end or "the game still running"
-        reason = f"the log ends with {claimed} at frame {frames}, the replay with {actual}"
-        verdict = _verdict(log, Status.REJECTED, frames, verified, score, None, reason)
-        return dataclasses.replace(verdict, divergence_frame=frames), None
-    reason = f"{len(log.checkpoints)} checkpoints over {frames} frames match the replay"
-    end_reason = replayed_end or claimed
-    verdict = _verdict(log, Status.ACCEPTED, frames, verified, score, end_reason, reason)
-    return verdict, _statistics(collectors.values())
 
 
 def environment_id(env: EnvSpec, *, task_id: str, source: str) -> str:
@@ -277,14 +206,15 @@ def _add(
     existing = session.get(EpisodeModel, log.episode_id)
     if existing is not None:
         return _existing(existing, sha256, env_id, user)
-    try:
-        verdict, statistics = verify_and_collect(log, names)
-    except (InvalidLog, UnknownRom, RomMismatch, UnsupportedEnvironment) as err:
-        raise EpisodeRefused(log.episode_id, f"unusable: {err}") from err
-    if verdict.status is Status.REJECTED or statistics is None:
+    verdict = verify(log, names)
+    if verdict.status is Status.UNUSABLE:
+        raise EpisodeRefused(log.episode_id, f"unusable: {verdict.reason}")
+    if verdict.status is Status.REJECTED or verdict.statistics is None:
+        # Accepted and incomplete verdicts always carry statistics (`is None` narrows the type).
         raise EpisodeRefused(
             log.episode_id, f"rejected at frame {verdict.divergence_frame}: {verdict.reason}"
         )
+    statistics = _statistics(verdict.statistics)
     try:
         _write(session, log, blob, sha256, env_id, task_id, source, user, created_at, verdict)
         _write_statistics(session, log.episode_id, statistics)
@@ -400,7 +330,7 @@ def _write_statistics(session: Session, episode_id: str, statistics: Statistics)
 
 
 def _statistics(values: Mapping[str, Mapping[str, object]]) -> Statistics:
-    """The collectors' values, checked: string agents and keys, int or float values."""
+    """The verdict's statistics, checked before they are stored: named by strings, numbers."""
     out: Statistics = {}
     for agent, per_key in values.items():
         for key, value in per_key.items():
@@ -412,24 +342,6 @@ def _statistics(values: Mapping[str, Mapping[str, object]]) -> Statistics:
                 )
             out.setdefault(agent, {})[key] = value
     return out
-
-
-def _verdict(
-    log: EpisodeLog,
-    status: Status,
-    frames: int,
-    verified: int,
-    score: list[int],
-    end_reason: str | None,
-    reason: str,
-) -> Verdict:
-    """A :class:`Verdict` as :func:`crowdplay.verifier.verify` gives it (no divergence frame)."""
-    return Verdict(status, log.episode_id, frames, verified, tuple(score), end_reason, None, reason)
-
-
-def _verified_frames(log: EpisodeLog, frames: int) -> int:
-    """The last checkpoint frame at or before ``frames`` (all of them matched), or 0."""
-    return max((c.frame for c in log.checkpoints if c.frame <= frames), default=0)
 
 
 def _utc_naive(moment: datetime | None) -> datetime | None:

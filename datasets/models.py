@@ -35,16 +35,18 @@ import math
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_session, relationship
 
 from crowdplay import episode
-from crowdplay.episode import DEFAULT_AGENT
-from crowdplay.datasets.preprocessing import ProcessedTrajectory, processed_trajectory
+from crowdplay.datasets.preprocessing import (
+    Preprocessing,
+    ProcessedTrajectory,
+    processed_trajectory,
+)
 from crowdplay.datasets.trajectory import Step, raw_steps
-from crowdplay.episode import EpisodeLog
+from crowdplay.episode import DEFAULT_AGENT, EpisodeLog
 from crowdplay.errors import InvalidArgument
 
 __all__ = [
@@ -90,7 +92,7 @@ class EnvironmentModel(Base):
     """One configuration episodes were played in: task, game, recruitment source, settings.
 
     ``environment_id`` is derived from all the other columns (see
-    :func:`crowdplay.datasets.store.environment_id`), so the same configuration gets the same
+    :func:`crowdplay.datasets.importer.environment_id`), so the same configuration gets the same
     id whichever import or sync adds its first episode.
     """
 
@@ -261,8 +263,18 @@ class EpisodeModel(Base):
     ) -> ProcessedTrajectory:
         """``agent``'s preprocessed ``(observations, actions, rewards, terminals)``.
 
-        See :func:`crowdplay.datasets.processed_trajectory` for the preprocessing (identical to
-        Gymnasium's ``AtariPreprocessing`` + ``FrameStackObservation``) and the parameters.
+        The guide's keywords, gathered into one :class:`~crowdplay.datasets.Preprocessing`
+        (validated before any replay); see :func:`crowdplay.datasets.processed_trajectory` for
+        the preprocessing (identical to Gymnasium's ``AtariPreprocessing`` +
+        ``FrameStackObservation``).
+
+        Example:
+            >>> o, a, r, t = episode.get_processed_trajectory(  # doctest: +SKIP
+            ...     framestack_axis_first=True,
+            ...     downsample_frequency=4,
+            ...     downsample_offset=0,
+            ...     stack_n=1,
+            ... )
 
         Args:
             agent: ``"game_0>player_0"`` or, in two-player episodes, ``"game_0>player_1"``.
@@ -280,20 +292,20 @@ class EpisodeModel(Base):
                 loaded through a dataset session.
             UnknownAgent, ReplayDiverged: see :meth:`get_raw_trajectory`.
         """
-        options: dict[str, Any] = {
-            "agent": agent,
-            "framestack_axis_first": framestack_axis_first,
-            "stack_n": stack_n,
-            "downsample_frequency": downsample_frequency,
-            "downsample_offset": downsample_offset,
-            "check": check,
-        }
+        preprocessing = Preprocessing(
+            agent=agent,
+            stack_n=stack_n,
+            framestack_axis_first=framestack_axis_first,
+            downsample_frequency=downsample_frequency,
+            downsample_offset=downsample_offset,
+            check=check,
+        )
         if not use_cache:
-            return processed_trajectory(self.log, **options)
+            return processed_trajectory(self.log, preprocessing)
         from crowdplay.datasets.cache import cached_processed_trajectory
 
         return cached_processed_trajectory(
-            self._dataset_path(), self.episode_id, self.log_sha256, self.log, **options
+            self._dataset_path(), self.episode_id, self.log_sha256, self.log, preprocessing
         )
 
     def _dataset_path(self) -> Path:

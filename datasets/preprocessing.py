@@ -6,6 +6,11 @@ offline RL (d3rlpy's ``MDPDataset`` takes them as they are). Frames are read in 
 palette (``getScreenGrayscale``, as Gymnasium does: no RGB-to-gray formula), max-pooled over the
 last two frames of each step, resized to 84x84 with OpenCV's ``INTER_AREA`` and stacked.
 
+:class:`Preprocessing` holds the options (agent, stacking, downsampling, checkpoint check) as one
+value, validated when built; the trajectory cache (:mod:`crowdplay.datasets.cache`) and the
+exports (:mod:`crowdplay.datasets.export`) take the same value. The guide's
+``EpisodeModel.get_processed_trajectory(agent=..., stack_n=..., ...)`` builds it from its keywords.
+
 What matches Gymnasium, and where we deliberately differ
 ---------------------------------------------------------
 Reference: ``FrameStackObservation(AtariPreprocessing(env, noop_max=0, frame_skip=4,
@@ -43,19 +48,18 @@ int32 by ale-py; only reset seeds for which that is non-negative fit a log's see
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from crowdplay.episode import DEFAULT_AGENT, player_index
-from crowdplay.episode import EpisodeLog
+from crowdplay.episode import DEFAULT_AGENT, EpisodeLog, player_index
 from crowdplay.errors import InvalidArgument
 from crowdplay.verifier import initial_screen, transitions
 
-__all__ = ["SCREEN_SIZE", "ProcessedTrajectory", "processed_trajectory", "check_options"]
+__all__ = ["SCREEN_SIZE", "Preprocessing", "ProcessedTrajectory", "processed_trajectory"]
 
 SCREEN_SIZE = 84
 """Side of the square observations, in pixels (DeepMind's and Gymnasium's default)."""
@@ -82,49 +86,75 @@ class ProcessedTrajectory(NamedTuple):
     terminals: NDArray[np.bool_]
 
 
-@dataclass(frozen=True, slots=True)
-class _Preprocessing:
-    """The preprocessing parameters, validated when built."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Preprocessing:
+    """How a trajectory is regenerated and preprocessed: every option of one processed trajectory.
 
-    stack_n: int
-    downsample_frequency: int
-    downsample_offset: int
-    framestack_axis_first: bool
+    Validated when built, before any replay; numpy integers are stored as ``int``. The defaults
+    are the dataset guide's: player 0, ``(N, 84, 84, 4)`` observations, four frames per step.
+    Each export format has its own defaults (``crowdplay.datasets.export.FORMATS``).
 
-    def __post_init__(self) -> None:
-        check_options(
-            stack_n=self.stack_n,
-            downsample_frequency=self.downsample_frequency,
-            downsample_offset=self.downsample_offset,
-            framestack_axis_first=self.framestack_axis_first,
-        )
+    Example:
+        >>> Preprocessing(framestack_axis_first=True, stack_n=1).observation_shape
+        (1, 84, 84)
+        >>> Preprocessing(downsample_offset=4)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        crowdplay.errors.InvalidArgument: downsample_offset must be an integer in [0, 3] ...
 
-
-def check_options(
-    *,
-    stack_n: int,
-    downsample_frequency: int,
-    downsample_offset: int,
-    framestack_axis_first: bool,
-) -> None:
-    """Check :func:`processed_trajectory`'s preprocessing parameters, before any replay.
+    Attributes:
+        agent: whose trajectory: ``"game_0>player_0"`` or, in two-player episodes,
+            ``"game_0>player_1"`` (checked against the episode when it is replayed).
+        stack_n: frames per observation (1 for no stacking, e.g. when d3rlpy stacks).
+        framestack_axis_first: ``(stack_n, 84, 84)`` observations (d3rlpy's layout) instead of
+            ``(84, 84, stack_n)``.
+        downsample_frequency: frames per step (4, DeepMind's frame skip).
+        downsample_offset: frames dropped at the start, ``0 .. downsample_frequency - 1``.
+        check: compare the replay with the log's checkpoints and raise at the first difference.
 
     Raises:
-        InvalidArgument: a parameter is of the wrong type or out of range (named).
+        InvalidArgument: a field is of the wrong type or out of range (named, with what is
+            accepted).
     """
-    for name, value in (("stack_n", stack_n), ("downsample_frequency", downsample_frequency)):
-        if not _is_int(value) or value < 1:
-            raise InvalidArgument(f"{name} must be a positive integer, got {value!r}")
-    offset, frequency = downsample_offset, downsample_frequency
-    if not _is_int(offset) or not 0 <= offset < frequency:
-        raise InvalidArgument(
-            f"downsample_offset must be an integer in [0, {frequency - 1}] "
-            f"(below downsample_frequency = {frequency}), got {offset!r}"
-        )
-    if not isinstance(framestack_axis_first, bool):
-        raise InvalidArgument(
-            f"framestack_axis_first must be True or False, got {framestack_axis_first!r}"
-        )
+
+    agent: str = DEFAULT_AGENT
+    stack_n: int = 4
+    framestack_axis_first: bool = False
+    downsample_frequency: int = 4
+    downsample_offset: int = 0
+    check: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.agent, str):
+            raise InvalidArgument(
+                f"agent must be a string like 'game_0>player_0', got {self.agent!r}"
+            )
+        for name in ("stack_n", "downsample_frequency"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                raise InvalidArgument(f"{name} must be a positive integer, got {value!r}")
+            object.__setattr__(self, name, int(value))
+        offset, frequency = self.downsample_offset, self.downsample_frequency
+        if not _is_int(offset) or not 0 <= offset < frequency:
+            raise InvalidArgument(
+                f"downsample_offset must be an integer in [0, {frequency - 1}] "
+                f"(below downsample_frequency = {frequency}), got {offset!r}"
+            )
+        object.__setattr__(self, "downsample_offset", int(offset))
+        for name in ("framestack_axis_first", "check"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidArgument(f"{name} must be True or False, got {getattr(self, name)!r}")
+
+    @property
+    def observation_shape(self) -> tuple[int, int, int]:
+        """The shape of one observation."""
+        if self.framestack_axis_first:
+            return (self.stack_n, SCREEN_SIZE, SCREEN_SIZE)
+        return (SCREEN_SIZE, SCREEN_SIZE, self.stack_n)
+
+    def as_dict(self) -> dict[str, object]:
+        """The options by name (recorded in every export's metadata)."""
+        return asdict(self)
 
 
 def _is_int(value: object) -> bool:
@@ -132,16 +162,9 @@ def _is_int(value: object) -> bool:
 
 
 def processed_trajectory(
-    log: EpisodeLog,
-    *,
-    agent: str = DEFAULT_AGENT,
-    framestack_axis_first: bool = False,
-    stack_n: int = 4,
-    downsample_frequency: int = 4,
-    downsample_offset: int = 0,
-    check: bool = True,
+    log: EpisodeLog, preprocessing: Preprocessing | None = None
 ) -> ProcessedTrajectory:
-    """Replay ``log`` and return ``agent``'s preprocessed trajectory (see the module docstring).
+    """Replay ``log`` and return its preprocessed trajectory (see the module docstring).
 
     Example:
         >>> from crowdplay.verifier import make_env, record
@@ -149,32 +172,34 @@ def processed_trajectory(
         >>> o, a, r, t = processed_trajectory(log)
         >>> o.shape, a.shape
         ((100, 84, 84, 4), (100,))
-        >>> processed_trajectory(log, framestack_axis_first=True, stack_n=1).observations.shape
+        >>> d3rlpy_layout = Preprocessing(framestack_axis_first=True, stack_n=1)
+        >>> processed_trajectory(log, d3rlpy_layout).observations.shape
         (100, 1, 84, 84)
 
     Args:
         log: the episode.
-        agent: ``"game_0>player_0"`` or, in two-player episodes, ``"game_0>player_1"``.
-        framestack_axis_first: put the stack axis before the image axes (d3rlpy's layout).
-        stack_n: frames per observation (1 for no stacking, e.g. when d3rlpy stacks).
-        downsample_frequency: frames per step (4, DeepMind's frame skip).
-        downsample_offset: frames dropped at the start, 0 to ``downsample_frequency - 1``.
-        check: compare the replay with the log's checkpoints and raise at the first difference.
+        preprocessing: whose trajectory and how to preprocess it; None for the defaults
+            (``Preprocessing()``: player 0, ``(N, 84, 84, 4)``, four frames per step).
 
     Raises:
-        InvalidArgument: a parameter is out of range (raised before any replay).
-        UnknownAgent: ``agent`` is not one of the episode's agents.
-        ReplayDiverged: with ``check``, the replay differs from a checkpoint.
+        InvalidArgument: ``preprocessing`` is not a :class:`Preprocessing` (raised before any
+            replay; its fields were checked when it was built).
+        UnknownAgent: ``preprocessing.agent`` is not one of the episode's agents.
+        ReplayDiverged: with ``preprocessing.check``, the replay differs from a checkpoint.
         UnknownRom, RomMismatch, UnsupportedEnvironment: see
             :func:`crowdplay.verifier.open_emulator`.
     """
-    settings = _Preprocessing(
-        stack_n, downsample_frequency, downsample_offset, framestack_axis_first
-    )
-    player = player_index(log, agent)
-    frames, actions, rewards, terminals = _steps(log, player, settings, check)
+    if preprocessing is None:
+        preprocessing = Preprocessing()
+    elif not isinstance(preprocessing, Preprocessing):
+        raise InvalidArgument(
+            f"preprocessing must be a Preprocessing (or None for the defaults), "
+            f"got {preprocessing!r}"
+        )
+    player = player_index(log, preprocessing.agent)
+    frames, actions, rewards, terminals = _steps(log, player, preprocessing)
     return ProcessedTrajectory(
-        observations=_stack(frames, settings),
+        observations=_stack(frames, preprocessing),
         actions=np.array(actions, dtype=np.int64),
         rewards=np.array(rewards, dtype=np.int64),
         terminals=np.array(terminals, dtype=np.bool_),
@@ -182,10 +207,10 @@ def processed_trajectory(
 
 
 def _steps(
-    log: EpisodeLog, player: int, settings: _Preprocessing, check: bool
+    log: EpisodeLog, player: int, preprocessing: Preprocessing
 ) -> tuple[list[NDArray[np.uint8]], list[int], list[int], list[bool]]:
     """Replay once: each step's pooled, resized frame before it, action, reward and terminal."""
-    frequency, offset = settings.downsample_frequency, settings.downsample_offset
+    frequency, offset = preprocessing.downsample_frequency, preprocessing.downsample_offset
     frames: list[NDArray[np.uint8]] = []
     actions: list[int] = []
     rewards: list[int] = []
@@ -196,7 +221,7 @@ def _steps(
     if offset == 0:
         frames.append(_downsample(screen))
     action = reward = 0
-    for t in transitions(log, screens="grayscale", check=check):
+    for t in transitions(log, screens="grayscale", check=preprocessing.check):
         assert t.screen is not None  # asked for above; narrows the type
         previous, screen = screen, t.screen
         position = t.frame - offset - 1  # the frame's index in its group, once past the offset
@@ -232,16 +257,14 @@ def _downsample(screen: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return np.asarray(resized, dtype=np.uint8)  # already uint8; types OpenCV's MatLike
 
 
-def _stack(frames: list[NDArray[np.uint8]], settings: _Preprocessing) -> NDArray[np.uint8]:
+def _stack(frames: list[NDArray[np.uint8]], preprocessing: Preprocessing) -> NDArray[np.uint8]:
     """Observation ``i`` stacks frames ``i - stack_n + 1 .. i``, padded with frame 0 at the start.
 
     The result is a read-only view on one copy of the frames.
     """
-    n = settings.stack_n
+    n = preprocessing.stack_n
     if not frames:
-        image = (SCREEN_SIZE, SCREEN_SIZE)
-        shape = (0, n, *image) if settings.framestack_axis_first else (0, *image, n)
-        return np.empty(shape, dtype=np.uint8)
+        return np.empty((0, *preprocessing.observation_shape), dtype=np.uint8)
     padded = np.stack([frames[0]] * (n - 1) + frames)
     windows = np.lib.stride_tricks.sliding_window_view(padded, n, axis=0)  # (N, 84, 84, n)
-    return np.moveaxis(windows, -1, 1) if settings.framestack_axis_first else windows
+    return np.moveaxis(windows, -1, 1) if preprocessing.framestack_axis_first else windows

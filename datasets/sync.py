@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from crowdplay import episode
 from crowdplay.datasets.dataset import get_engine_and_session, get_info, set_info
-from crowdplay.datasets.store import add_episode
+from crowdplay.datasets.importer import add_episode
 from crowdplay.errors import (
     EpisodeConflict,
     EpisodeRefused,

@@ -22,8 +22,7 @@ from enum import IntEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from crowdplay.episode import DEFAULT_AGENT, player_index
-from crowdplay.episode import EpisodeLog
+from crowdplay.episode import DEFAULT_AGENT, EpisodeLog, player_index
 from crowdplay.verifier import initial_screen, transitions
 
 __all__ = ["UserType", "Step", "raw_steps", "raw_trajectory"]

@@ -16,11 +16,13 @@ Example:
 On the command line: ``crowdplay dataset export --dataset NAME --format npz --out PATH``.
 """
 
+# The one preprocessing options class (crowdplay.datasets.Preprocessing), named here too because
+# every export takes one.
+from crowdplay.datasets import Preprocessing
 from crowdplay.datasets.export.episodes import (
     NUM_ACTIONS,
     ExportedEpisode,
     Failure,
-    Preprocessing,
     final_observation,
     regenerate_episode,
 )

@@ -16,21 +16,24 @@ rendered frames.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from crowdplay.datasets import DEFAULT_AGENT, SCREEN_SIZE, ProcessedTrajectory, processed_trajectory
-from crowdplay.datasets.preprocessing import check_options
+from crowdplay.datasets import (
+    SCREEN_SIZE,
+    Preprocessing,
+    ProcessedTrajectory,
+    processed_trajectory,
+)
 from crowdplay.episode import EpisodeLog
 from crowdplay.errors import Error, InvalidArgument
 from crowdplay.verifier import open_emulator
 
 __all__ = [
     "NUM_ACTIONS",
-    "Preprocessing",
     "ExportedEpisode",
     "Failure",
     "regenerate_episode",
@@ -39,55 +42,6 @@ __all__ = [
 
 NUM_ACTIONS = 18
 """Size of the action space of every export: ALE's full joystick set (``Discrete(18)``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Preprocessing:
-    """How observations are regenerated: the parameters of ``processed_trajectory``.
-
-    Validated when built, before any replay. The defaults are the dataset guide's
-    (``(N, 84, 84, 4)`` observations); each export format has its own (see ``FORMATS``).
-
-    Attributes:
-        agent: whose trajectory (``"game_0>player_0"`` or ``"game_0>player_1"``).
-        stack_n: frames per observation.
-        framestack_axis_first: ``(stack_n, 84, 84)`` observations instead of ``(84, 84, stack_n)``.
-        downsample_frequency: frames per step.
-        downsample_offset: frames dropped at the start, ``0 .. downsample_frequency - 1``.
-        check: compare each replay with its log's checkpoints.
-    """
-
-    agent: str = DEFAULT_AGENT
-    stack_n: int = 4
-    framestack_axis_first: bool = False
-    downsample_frequency: int = 4
-    downsample_offset: int = 0
-    check: bool = True
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.agent, str):
-            raise InvalidArgument(
-                f"agent must be a string like 'game_0>player_0', got {self.agent!r}"
-            )
-        check_options(
-            stack_n=self.stack_n,
-            downsample_frequency=self.downsample_frequency,
-            downsample_offset=self.downsample_offset,
-            framestack_axis_first=self.framestack_axis_first,
-        )
-        if not isinstance(self.check, bool):
-            raise InvalidArgument(f"check must be True or False, got {self.check!r}")
-
-    @property
-    def observation_shape(self) -> tuple[int, int, int]:
-        """The shape of one observation."""
-        if self.framestack_axis_first:
-            return (self.stack_n, SCREEN_SIZE, SCREEN_SIZE)
-        return (SCREEN_SIZE, SCREEN_SIZE, self.stack_n)
-
-    def as_dict(self) -> dict[str, object]:
-        """The parameters by name (recorded in every export's metadata)."""
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,15 +101,7 @@ def regenerate_episode(
         CrowdPlay error (diverged, unknown ROM, ...).
     """
     try:
-        trajectory = processed_trajectory(
-            log,
-            agent=preprocessing.agent,
-            framestack_axis_first=preprocessing.framestack_axis_first,
-            stack_n=preprocessing.stack_n,
-            downsample_frequency=preprocessing.downsample_frequency,
-            downsample_offset=preprocessing.downsample_offset,
-            check=preprocessing.check,
-        )
+        trajectory = processed_trajectory(log, preprocessing)
         steps = len(trajectory.actions)
         final = final_observation(log, trajectory, preprocessing) if with_final and steps else None
     except Error as err:

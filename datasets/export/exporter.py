@@ -21,7 +21,8 @@ from pathlib import Path
 from ale_py import __version__ as ale_version
 from tqdm import tqdm
 
-from crowdplay.datasets.export.episodes import ExportedEpisode, Failure, Preprocessing
+from crowdplay.datasets import Preprocessing
+from crowdplay.datasets.export.episodes import ExportedEpisode, Failure
 from crowdplay.datasets.export.formats import EpisodeWriter, ExportInfo, get_format
 from crowdplay.datasets.export.parallel import regenerate
 from crowdplay.episode import EpisodeLog

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
 
-from crowdplay.datasets.export.episodes import ExportedEpisode, Preprocessing
+from crowdplay.datasets import Preprocessing
+from crowdplay.datasets.export.episodes import ExportedEpisode
 from crowdplay.errors import InvalidArgument, MissingExtra
 
 __all__ = [

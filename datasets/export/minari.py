@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from crowdplay.datasets.export.episodes import NUM_ACTIONS, ExportedEpisode, Preprocessing
+from crowdplay.datasets import Preprocessing
+from crowdplay.datasets.export.episodes import NUM_ACTIONS, ExportedEpisode
 from crowdplay.datasets.export.formats import ExportInfo, missing_extra
 from crowdplay.errors import ExportError
 

@@ -52,7 +52,8 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from crowdplay.datasets.export.episodes import ExportedEpisode, Preprocessing
+from crowdplay.datasets import Preprocessing
+from crowdplay.datasets.export.episodes import ExportedEpisode
 from crowdplay.datasets.export.formats import ExportInfo
 from crowdplay.errors import ExportError, UnsupportedFormat
 

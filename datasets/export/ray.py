@@ -17,12 +17,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from crowdplay.datasets.export.episodes import (
-    ExportedEpisode,
-    Failure,
-    Preprocessing,
-    regenerate_episode,
-)
+from crowdplay.datasets import Preprocessing
+from crowdplay.datasets.export.episodes import ExportedEpisode, Failure, regenerate_episode
 from crowdplay.datasets.export.formats import missing_extra
 from crowdplay.episode import EpisodeLog
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
-from crowdplay.datasets import UserType, processed_trajectory
+from crowdplay.datasets import Preprocessing, UserType, processed_trajectory
 from tests.datasets.conftest import Recorded
 
 P0 = "game_0>player_0"
@@ -137,7 +137,8 @@ def test_processed_trajectory_for_d3rlpy(data_root: Path) -> None:
                 framestack_axis_first=True, downsample_frequency=4, downsample_offset=0, stack_n=1
             )
             assert o.shape == (len(a), 1, 84, 84)
-            reference = processed_trajectory(ep.log, framestack_axis_first=True, stack_n=1)
+            d3rlpy_layout = Preprocessing(framestack_axis_first=True, stack_n=1)
+            reference = processed_trajectory(ep.log, d3rlpy_layout)
             assert np.array_equal(o, reference.observations)
             assert np.array_equal(a, reference.actions)
             assert int(r.sum()) == ep.keyword_data[P0]["Score"]

@@ -1,4 +1,4 @@
-"""Adding episodes: verification by replay, statistics, idempotence, `crowdplay dataset import`."""
+"""The import of episodes: verified by the verifier, its statistics stored, `dataset import`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from crowdplay.datasets import (
     EpisodeModel,
     add_episode,
     open_dataset,
-    verify_and_collect,
 )
 from crowdplay.episode import Checkpoint, EpisodeLog
 from crowdplay.errors import EpisodeConflict, EpisodeRefused, InvalidArgument
@@ -29,7 +28,7 @@ P0 = "game_0>player_0"
 
 @pytest.fixture(scope="module")
 def short_log() -> EpisodeLog:
-    """Breakout, ended by the participant after 500 frames."""
+    """Breakout, 500 frames of actions; the game is over on frame 493."""
     return record(make_env("breakout"), 11, (random_actions(500, 9, hold=3),), episode_id="short")
 
 
@@ -92,30 +91,64 @@ def _claims_truncation(log: EpisodeLog) -> EpisodeLog:
     return dataclasses.replace(log, end=dataclasses.replace(log.end, reason="truncated"))
 
 
-@pytest.mark.parametrize("kind", ["accepted", "incomplete", "diverged", "ended_early", "end_claim"])
-def test_one_replay_gives_the_verifiers_verdict(
-    kind: str, short_log: EpisodeLog, game_over_log: EpisodeLog
+@pytest.mark.parametrize("kind", ["accepted", "incomplete", "chosen_collectors"])
+def test_stored_statistics_are_the_verdicts_and_the_collectors(
+    tmp_path: Path, kind: str, game_over_log: EpisodeLog
 ) -> None:
-    if kind == "accepted":
-        log = game_over_log
-    elif kind == "incomplete":
+    names: list[str] | None = None
+    if kind == "incomplete":
         actions = (random_actions(500, 9, hold=3),)
         log = record(make_env("breakout"), 11, actions, episode_id="p", partial=True)
-    elif kind == "diverged":
+    else:
+        log = game_over_log
+        names = ["score", "space_invaders_aliens"] if kind == "chosen_collectors" else None
+    result = add_episode(tmp_path / "d", log, task_id="t", source="import", statistics=names)
+    with open_dataset(tmp_path / "d") as session:
+        stored = session.get(EpisodeModel, log.episode_id)
+        assert stored is not None
+        assert stored.keyword_data == result.statistics
+        assert stored.keyword_data == verify(log, names).statistics == collect(log, names)
+    assert result.verdict_status == ("incomplete" if kind == "incomplete" else "accepted")
+    if kind == "chosen_collectors":
+        assert set(result.statistics[P0]) == {
+            "Score", "Aliens shot", "Shots fired", "Hits", "Accuracy"
+        }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kind", "frame", "reason"),
+    [
+        ("diverged", 240, "RAM digest differs"),
+        ("ended_early", 1209, r"the game ended \(game over\) on frame 1209"),
+        ("end_claim", 493, "the log ends with truncated at frame 493"),
+    ],
+)
+def test_the_verifiers_rejections_are_refused(
+    tmp_path: Path,
+    kind: str,
+    frame: int,
+    reason: str,
+    short_log: EpisodeLog,
+    game_over_log: EpisodeLog,
+) -> None:
+    if kind == "diverged":
         log = _tampered(short_log, 3)
     elif kind == "ended_early":
         log = _ended_early(game_over_log)
     else:
         log = _claims_truncation(short_log)
-    ours, statistics = verify_and_collect(log)
-    theirs = verify(log)
-    expected = {"accepted": "accepted", "incomplete": "incomplete"}.get(kind, "rejected")
-    assert ours.status == theirs.status == expected
-    assert (ours.frames, ours.verified_frames) == (theirs.frames, theirs.verified_frames)
-    assert (ours.end_reason, ours.divergence_frame) == (theirs.end_reason, theirs.divergence_frame)
-    if kind != "diverged":
-        assert ours.score == theirs.score
-    assert (statistics is None) == (expected == "rejected")
+    verdict = verify(log)
+    assert (verdict.status, verdict.divergence_frame, verdict.statistics) == (
+        "rejected",
+        frame,
+        None,
+    )
+    with pytest.raises(
+        EpisodeRefused,
+        match=rf"episode {log.episode_id} refused: rejected at frame {frame}: {reason}",
+    ):
+        add_episode(tmp_path / "d", log, task_id="t", source="import")
+    assert _count(tmp_path / "d") == 0
 
 
 def test_rejected_and_unusable_logs_are_refused_and_nothing_is_written(

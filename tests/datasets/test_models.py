@@ -17,6 +17,7 @@ from crowdplay.datasets import (
     EnvironmentModel,
     EpisodeKeywordDataModel,
     EpisodeModel,
+    Preprocessing,
     UserModel,
     add_episode,
     data_root,
@@ -200,8 +201,9 @@ def test_cached_trajectories_are_identical(tmp_path: Path) -> None:
         e = session.get(EpisodeModel, "cache")
         assert e is not None
         for kwargs in options:
-            reference = processed_trajectory(log, **kwargs)  # type: ignore[arg-type]
+            reference = processed_trajectory(log, Preprocessing(**kwargs))  # type: ignore[arg-type]
             for _ in range(2):  # a miss that writes the file, then a hit that reads it
+                # The guide's keywords, as researchers call it.
                 cached = e.get_processed_trajectory(use_cache=True, **kwargs)  # type: ignore[arg-type]
                 for got, want in zip(cached, reference, strict=True):
                     assert got.dtype == want.dtype and got.shape == want.shape
@@ -209,7 +211,9 @@ def test_cached_trajectories_are_identical(tmp_path: Path) -> None:
         files = sorted((tmp_path / "d" / "cache").rglob("*.npz"))
         # One file per (agent, downsampling): stack_n and the axis order share it.
         assert len(files) == 2
-        assert cache_file(tmp_path / "d", "cache", e.log_sha256) in files
+        assert cache_file(tmp_path / "d", "cache", e.log_sha256, Preprocessing()) in files
+        downsampled = Preprocessing(downsample_frequency=3, downsample_offset=2)
+        assert cache_file(tmp_path / "d", "cache", e.log_sha256, downsampled) in files
 
 
 def test_the_cache_is_read_and_damaged_files_are_replaced(tmp_path: Path) -> None:
@@ -219,7 +223,7 @@ def test_the_cache_is_read_and_damaged_files_are_replaced(tmp_path: Path) -> Non
         e = session.get(EpisodeModel, "cache")
         assert e is not None
         reference = e.get_processed_trajectory(use_cache=True)
-        path = cache_file(tmp_path / "d", "cache", e.log_sha256)
+        path = cache_file(tmp_path / "d", "cache", e.log_sha256, Preprocessing())
         # Hits come from the file: a marker written into it comes back.
         with np.load(path, allow_pickle=False) as data:
             arrays = dict(data)

@@ -8,6 +8,7 @@ output deliberately differs is written in ``crowdplay.datasets.preprocessing``'s
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import ale_py
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
-from crowdplay.datasets import processed_trajectory
+from crowdplay.datasets import Preprocessing, processed_trajectory
 from crowdplay.episode import EpisodeLog
 from crowdplay.errors import InvalidArgument, RomMismatch, UnknownAgent
 from crowdplay.verifier import initial_screen, make_env, record, transitions
@@ -82,7 +83,7 @@ def test_matches_gymnasium_observation_for_observation(
     case_and_log: tuple[Case, EpisodeLog],
 ) -> None:
     case, log = case_and_log
-    ours = processed_trajectory(log, framestack_axis_first=True)
+    ours = processed_trajectory(log, Preprocessing(framestack_axis_first=True))
     env = _gymnasium_env(case.env_id, max_num_frames_per_episode=case.max_frames)
     observation, info = env.reset(seed=case.reset_seed)
     assert int(info["seeds"][1]) == log.seed
@@ -158,7 +159,7 @@ def test_each_offset_follows_its_own_grid_of_frames(
     log, screens = space_invaders_log, grayscale_screens
     actions = log.actions[0]
     rewards = [t.rewards[0] for t in transitions(log)]
-    o, a, r, t = processed_trajectory(log, stack_n=1, downsample_offset=offset)
+    o, a, r, t = processed_trajectory(log, Preprocessing(stack_n=1, downsample_offset=offset))
 
     steps = -(-(log.num_frames - offset) // 4)  # the game over ends the last, maybe short, group
     assert o.shape == (steps, 84, 84, 1)
@@ -175,7 +176,8 @@ def test_each_offset_follows_its_own_grid_of_frames(
 
 def test_offsets_give_different_arrays(space_invaders_log: EpisodeLog) -> None:
     by_offset = [
-        processed_trajectory(space_invaders_log, downsample_offset=k).observations for k in range(4)
+        processed_trajectory(space_invaders_log, Preprocessing(downsample_offset=k)).observations
+        for k in range(4)
     ]
     for k in range(4):
         for j in range(k):
@@ -185,8 +187,10 @@ def test_offsets_give_different_arrays(space_invaders_log: EpisodeLog) -> None:
 
 def test_stack_axis_and_depth(space_invaders_log: EpisodeLog) -> None:
     last = processed_trajectory(space_invaders_log)
-    first = processed_trajectory(space_invaders_log, framestack_axis_first=True)
-    single = processed_trajectory(space_invaders_log, framestack_axis_first=True, stack_n=1)
+    first = processed_trajectory(space_invaders_log, Preprocessing(framestack_axis_first=True))
+    single = processed_trajectory(
+        space_invaders_log, Preprocessing(framestack_axis_first=True, stack_n=1)
+    )
     n = len(last.actions)
     assert last.observations.shape == (n, 84, 84, 4)
     assert first.observations.shape == (n, 4, 84, 84)
@@ -215,7 +219,9 @@ def test_rewards_sum_to_the_replayed_score(space_invaders_log: EpisodeLog) -> No
     assert score > 0
     assert score == space_invaders_log.checkpoints[-1].rewards[0]
     for frequency in (1, 2, 4, 5):
-        rewards = processed_trajectory(space_invaders_log, downsample_frequency=frequency).rewards
+        rewards = processed_trajectory(
+            space_invaders_log, Preprocessing(downsample_frequency=frequency)
+        ).rewards
         assert rewards.sum() == score, frequency
 
 
@@ -229,7 +235,9 @@ def test_a_trailing_group_the_player_did_not_finish_is_dropped() -> None:
 
 def test_a_log_shorter_than_the_offset_gives_empty_arrays() -> None:
     log = record(make_env("breakout"), 5, (bytes(2),), episode_id="short")
-    o, a, r, t = processed_trajectory(log, downsample_offset=3, framestack_axis_first=True)
+    o, a, r, t = processed_trajectory(
+        log, Preprocessing(downsample_offset=3, framestack_axis_first=True)
+    )
     assert o.shape == (0, 4, 84, 84)
     assert a.shape == r.shape == t.shape == (0,)
 
@@ -248,22 +256,42 @@ def test_a_log_shorter_than_the_offset_gives_empty_arrays() -> None:
             r"downsample_offset must be an integer in \[0, 1\]",
         ),
         ({"framestack_axis_first": 1}, "framestack_axis_first must be True or False"),
+        ({"check": "yes"}, "check must be True or False"),
+        ({"agent": 0}, "agent must be a string like 'game_0>player_0'"),
     ],
 )
-def test_bad_parameters_are_refused_before_any_replay(
-    space_invaders_log: EpisodeLog, arguments: dict[str, Any], message: str
-) -> None:
-    # A log that cannot be replayed: the parameters must be refused before replay is tried.
+def test_bad_options_are_refused_when_built(arguments: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        Preprocessing(**arguments)
+    # Changing a valid value validates again (the export command builds its options so).
+    with pytest.raises(InvalidArgument, match=message):
+        dataclasses.replace(Preprocessing(), **arguments)
+
+
+def test_options_are_checked_before_any_replay(space_invaders_log: EpisodeLog) -> None:
+    # A log that cannot be replayed: what is not a Preprocessing is refused before replay is tried.
     unreplayable = dataclasses.replace(
         space_invaders_log, env=dataclasses.replace(space_invaders_log.env, rom_md5="0" * 32)
     )
-    with pytest.raises(InvalidArgument, match=message):
-        processed_trajectory(unreplayable, **arguments)
+    with pytest.raises(InvalidArgument, match="preprocessing must be a Preprocessing"):
+        processed_trajectory(unreplayable, {"stack_n": 1})  # type: ignore[arg-type]
     with pytest.raises(RomMismatch):
         processed_trajectory(unreplayable)
+
+
+def test_numpy_integers_are_kept_as_ints() -> None:
+    options = Preprocessing(
+        stack_n=np.int64(2), downsample_frequency=np.int32(3), downsample_offset=np.uint8(1)
+    )
+    assert options == Preprocessing(stack_n=2, downsample_frequency=3, downsample_offset=1)
+    values = options.as_dict()
+    assert all(
+        type(values[k]) is int for k in ("stack_n", "downsample_frequency", "downsample_offset")
+    )
+    assert json.loads(json.dumps(values)) == values  # as exports record it
 
 
 @pytest.mark.parametrize("agent", ["game_0>player_1", "game_1>player_0", "player_0", ""])
 def test_an_unknown_agent_is_refused(space_invaders_log: EpisodeLog, agent: str) -> None:
     with pytest.raises(UnknownAgent, match="its agents are 'game_0>player_0'"):
-        processed_trajectory(space_invaders_log, agent=agent)
+        processed_trajectory(space_invaders_log, Preprocessing(agent=agent))

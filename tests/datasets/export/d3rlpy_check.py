@@ -18,7 +18,7 @@ from pathlib import Path
 import d3rlpy
 import numpy as np
 
-from crowdplay.datasets import add_episode, processed_trajectory
+from crowdplay.datasets import Preprocessing, add_episode, processed_trajectory
 from crowdplay.datasets.export import export
 from crowdplay.datasets.export.d3rlpy import load
 from crowdplay.verifier import make_env, record
@@ -38,7 +38,8 @@ def main(out: Path) -> None:
     ]
     path = out / "crowdplay.h5"
     summary = export(logs, path, format="d3rlpy", progress=False)
-    ours = [processed_trajectory(log, framestack_axis_first=True, stack_n=1) for log in logs]
+    d3rlpy_layout = Preprocessing(framestack_axis_first=True, stack_n=1)
+    ours = [processed_trajectory(log, d3rlpy_layout) for log in logs]
 
     with open(path, "rb") as f:  # d3rlpy's own loader, no CrowdPlay involved
         native = d3rlpy.dataset.ReplayBuffer.load(f, d3rlpy.dataset.InfiniteBuffer())

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from crowdplay.cli import main
-from crowdplay.datasets import processed_trajectory
+from crowdplay.datasets import Preprocessing, processed_trajectory
 from crowdplay.datasets.export import load_npz
 from tests.datasets.conftest import GUIDE_DATASET, Recorded
 
@@ -54,7 +54,7 @@ def test_exports_the_episodes_the_filter_selects(
     data = load_npz(out)
     assert [i for i, _ in data.episodes()] == [r.log.episode_id for r in expected]
     for (_, rows), r in zip(data.episodes(), expected, strict=True):
-        ours = processed_trajectory(r.log, stack_n=1, framestack_axis_first=True)
+        ours = processed_trajectory(r.log, Preprocessing(stack_n=1, framestack_axis_first=True))
         assert np.array_equal(data.observations[rows], ours.observations)
         assert int(data.rewards[rows].sum()) == r.score
     assert data.metadata["task"] == "space_invaders" and data.metadata["min_score"] == "50.0"

@@ -1,4 +1,4 @@
-"""The unit of an export: preprocessing options and the final observation after an episode.
+"""The unit of an export: one episode regenerated, and the final observation after it.
 
 The final observation of a log cut after ``k`` steps must be the observation that the same play,
 continued, has at step ``k`` (``processed_trajectory`` of the longer log): an independent path
@@ -13,11 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from crowdplay.datasets import processed_trajectory
-from crowdplay.datasets.export import Preprocessing, final_observation, regenerate_episode
+from crowdplay.datasets import Preprocessing, processed_trajectory
+from crowdplay.datasets.export import final_observation, regenerate_episode
 from crowdplay.datasets.export.episodes import ExportedEpisode, Failure
 from crowdplay.episode import EpisodeLog
-from crowdplay.errors import InvalidArgument
 from crowdplay.verifier import initial_screen, make_env, record, transitions
 from tests.conftest import random_actions
 from tests.datasets.export.conftest import doctored
@@ -52,10 +51,9 @@ def test_final_observation_is_the_next_observation_of_the_continued_play(
     p = Preprocessing(**options)
     frames = p.downsample_offset + cut * p.downsample_frequency
     short = record(make_env("pong"), 17, (ACTIONS[:frames],), episode_id="short")
-    kwargs = {k: v for k, v in p.as_dict().items() if k != "check"}
-    trajectory = processed_trajectory(short, **kwargs)
+    trajectory = processed_trajectory(short, p)
     assert len(trajectory.actions) == cut
-    continued = processed_trajectory(long_log, **kwargs)
+    continued = processed_trajectory(long_log, p)
     final = final_observation(short, trajectory, p)
     assert final.shape == p.observation_shape and final.dtype == np.uint8
     assert np.array_equal(final, continued.observations[cut])
@@ -70,7 +68,7 @@ def test_final_observation_after_a_game_over_is_the_real_last_screen(
     screens += [t.screen for t in transitions(log, screens="grayscale") if t.screen is not None]
     assert log.num_frames % 4 != 0  # the game ended inside a step
     p = Preprocessing(framestack_axis_first=True)
-    trajectory = processed_trajectory(log, framestack_axis_first=True)
+    trajectory = processed_trajectory(log, p)
     final = final_observation(log, trajectory, p)
     expected = cv2.resize(
         np.maximum(screens[-2], screens[-1]), (84, 84), interpolation=cv2.INTER_AREA
@@ -110,19 +108,3 @@ def test_an_episode_shorter_than_a_step_has_no_steps() -> None:
     result = regenerate_episode("tiny", log, Preprocessing(), True)
     assert isinstance(result, ExportedEpisode)
     assert result.steps == 0 and result.final_observation is None and not result.timeout
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"stack_n": 0}, "stack_n must be a positive integer"),
-        ({"stack_n": True}, "stack_n must be a positive integer"),
-        ({"downsample_frequency": 2, "downsample_offset": 2}, r"in \[0, 1\]"),
-        ({"framestack_axis_first": 1}, "framestack_axis_first must be True or False"),
-        ({"check": "yes"}, "check must be True or False"),
-        ({"agent": 0}, "agent must be a string"),
-    ],
-)
-def test_bad_preprocessing_is_refused_when_built(options: dict[str, Any], message: str) -> None:
-    with pytest.raises(InvalidArgument, match=message):
-        Preprocessing(**options)

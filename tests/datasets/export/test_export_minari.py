@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
-from crowdplay.datasets import processed_trajectory
-from crowdplay.datasets.export import Preprocessing, export, final_observation
+from crowdplay.datasets import Preprocessing, processed_trajectory
+from crowdplay.datasets.export import export, final_observation
 from crowdplay.episode import EpisodeLog
 
 
@@ -35,7 +35,7 @@ def test_minari_loads_exactly_our_observations_actions_and_rewards(
     episodes = list(dataset.iterate_episodes())
     assert dataset.total_steps == sum(len(e.actions) for e in episodes)
     for episode, log in zip(episodes, logs, strict=True):
-        ours = processed_trajectory(log, framestack_axis_first=True)
+        ours = processed_trajectory(log, p)
         n = len(ours.actions)
         assert episode.observations.dtype == np.uint8
         assert episode.observations.shape == (n + 1, 4, 84, 84)
@@ -67,5 +67,5 @@ def test_other_preprocessing_gives_its_own_space(tmp_path: Path, stopped_log: Ep
     dataset = minari.MinariDataset(tmp_path / "one" / "data")
     assert dataset.observation_space == spaces.Box(0, 255, (84, 84, 1), np.uint8)
     (episode,) = dataset.iterate_episodes()
-    ours = processed_trajectory(stopped_log, stack_n=1, downsample_offset=1)
+    ours = processed_trajectory(stopped_log, options)
     assert np.array_equal(episode.observations[:-1], ours.observations)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crowdplay.datasets import processed_trajectory
-from crowdplay.datasets.export import FORMATS, Preprocessing, export, load_npz
+from crowdplay.datasets import Preprocessing, processed_trajectory
+from crowdplay.datasets.export import FORMATS, export, load_npz
 from crowdplay.datasets.export.npz import FORMAT
 from crowdplay.episode import EpisodeLog
 from crowdplay.errors import ExportError, InvalidArgument, MissingExtra, UnsupportedFormat
@@ -55,9 +55,7 @@ def test_the_file_is_plain_numpy_without_pickles(tmp_path: Path, stopped_log: Ep
         assert str(data["format"]) == FORMAT == "crowdplay.export.npz/1"
         assert list(data["episode_ids"]) == ["renamed"]
         assert json.loads(str(data["metadata"]))["preprocessing"]["downsample_offset"] == 2
-        expected = processed_trajectory(
-            stopped_log, stack_n=1, framestack_axis_first=True, downsample_offset=2
-        )
+        expected = processed_trajectory(stopped_log, options)
         assert np.array_equal(data["observations"], expected.observations)
     with zipfile.ZipFile(path) as archive:
         assert {i.compress_type for i in archive.infolist()} == {zipfile.ZIP_DEFLATED}
