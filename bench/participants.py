@@ -8,7 +8,7 @@ replay of its episode and verification does real work. Measured per N: acknowled
 (send to ack), chunks lost (never acknowledged), late sends (the client loop itself could not keep
 up), and the time from the last ack until every episode's verdict was stored.
 
-The server follows every open episode live (server/live.py: each chunk is replayed with the
+The server follows every open episode live (server/episodes/live.py: each chunk is replayed with the
 task's statistics collectors for the participant's progress panel, one live worker process) and
 verifies each episode at its end; ``progress`` messages received are counted.
 """
@@ -33,8 +33,8 @@ from typing import Any
 import websockets
 
 from bench.engine import REPO
-from crowdplay.server.chunks import split_log
 from crowdplay.verifier import make_env, record
+from tests.streaming import split_log
 
 SEED = 424242
 CHUNK_SECONDS = 1.0

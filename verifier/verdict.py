@@ -171,8 +171,9 @@ class Verification:
             passed = [c.frame for c in checkpoints if c.frame < err.frame]
             self._verified = max(passed, default=self._verified)
             return
-        self._checkpoints += len(checkpoints)
-        self._verified = max((c.frame for c in checkpoints), default=self._verified)
+        passed = [c.frame for c in checkpoints if c.frame <= self.frame]
+        self._checkpoints += len(passed)
+        self._verified = max(passed, default=self._verified)
         if self.frame < stop:
             how = "game over" if self._replayer.terminated else "truncation"
             self._rejection = (

@@ -190,7 +190,8 @@ class LiveReplays:
             checkpoints,
         )
         try:
-            answer: tuple[Any, ...] = await self.pool.worker(episode.episode_id).call(request)
+            worker = self.pool.worker(episode.episode_id)
+            answer: tuple[Any, ...] = await worker.call(request)
         except WorkerLost:
             return ("need_log",) if start else ("lost",)
         return answer
@@ -199,8 +200,8 @@ class LiveReplays:
         future = follow.conclusion
         result: tuple[Verdict | None, int] = (None, 0)
         if follow.failed is None:
-            worker = self.pool.worker(follow.episode.episode_id)
             try:
+                worker = self.pool.worker(follow.episode.episode_id)
                 answer = await worker.call(("conclude", follow.episode.episode_id, end))
             except WorkerLost:
                 answer = ("need_log", 0)

@@ -42,9 +42,9 @@ from crowdplay.errors import (
     ServerUnreachable,
     SyncUnauthorized,
 )
-from crowdplay.server.chunks import split_log
 from crowdplay.verifier import record
 from tests.conftest import bare_ale_for, random_actions
+from tests.streaming import split_log
 
 CROWDPLAY = str(Path(sys.executable).with_name("crowdplay"))
 ADMIN_TOKEN = "research-token-" + "r" * 24

@@ -7,12 +7,11 @@ import re
 
 import numpy as np
 import pytest
-
-from crowdplay import episode
-from crowdplay.episode import Checkpoint, End, EpisodeLog
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crowdplay import episode
+from crowdplay.episode import Checkpoint, End, EpisodeLog
 from crowdplay.verifier import Status, Verification, make_env, record, stats, transitions, verify
 from tests.conftest import bare_ale_for, random_actions
 
@@ -260,4 +259,5 @@ def test_a_log_going_on_after_game_over_is_rejected_where_the_game_ended(
     assert verdict.status is Status.REJECTED
     assert verdict.divergence_frame == log.num_frames
     assert "goes on to frame" in verdict.reason
+    assert verdict.verified_frames <= verdict.frames
     assert verdict.statistics is None
