@@ -1,7 +1,9 @@
-// The typed boundary of the participant client: protocol values (docs/protocol.md) and the
-// messages between the play page (play.mjs) and the emulator worker (emulator.worker.mjs).
-// The .mjs modules reference these types from JSDoc (`import("./messages").X`).
+// The typed boundary of the participant client: protocol values (docs/protocol.md), the
+// messages between the play view (play.mjs) and the emulator worker (emulator.worker.mjs), and
+// the play view as the session (session.mjs) drives it. The .mjs modules reference these types
+// from JSDoc (`import("./messages").X`).
 import type { EpisodeEnv } from "../../wasm/engine";
+import type { Task } from "./api.mjs";
 
 export type { EpisodeEnv };
 
@@ -49,15 +51,42 @@ export interface Chunk extends ChunkBody {
   seq: number;
 }
 
-/** POST /api/episodes answer. */
+/**
+ * An episode's grant: POST /api/episodes, and GET /api/session's `open_episode` (to resume it).
+ * Where to fetch the ROM and where to stream come from here, never from the client's own routes.
+ */
 export interface EpisodeGrant {
   episode_id: string;
   seed: number;
   env: EpisodeEnv;
   checkpoint_interval: number;
   max_chunk_frames: number;
+  /** The ROM's URL (a path on this origin). */
   rom_url: string;
+  /** The episode's WebSocket (absolute, or a path on this origin). */
   ws_url: string;
+  /** The next chunk sequence number the server expects (0 for a new episode). */
+  next_seq: number;
+  /** Frames the server holds (0 for a new episode). */
+  frames: number;
+}
+
+/** GET /api/session (the fields the client reads). */
+export interface SessionState {
+  session_id: string;
+  task: Task;
+  finished: boolean;
+  treatment: TreatmentSummary | null;
+  /** The grant of the episode left open, to resume it; null when none is. */
+  open_episode: EpisodeGrant | null;
+}
+
+/** POST /api/session/finish: the completion code and the platform's step. */
+export interface FinishResult {
+  completion_code: string;
+  platform: "mturk" | "prolific" | "email" | "social" | "lab" | "anonymous";
+  /** MTurk: the externalSubmit form (`url` and `fields`); Prolific: the completion `url`. */
+  submit: { url: string; fields?: Record<string, string> } | null;
 }
 
 /** What the worker needs to continue an episode from the server's log (plus unsent chunks). */
@@ -165,6 +194,39 @@ export type WorkerToMain =
   | PausedMessage
   | KeyAppliedMessage
   | WorkerErrorMessage;
+
+// ---- the play view as the session drives it (play.mjs PlayView, session.mjs Session) ----
+
+export interface EpisodeView {
+  /** Starts the episode in the emulator: true once it runs, false when the replay of `resume` failed. */
+  play(grant: EpisodeGrant, resume?: ResumeFrom): Promise<boolean>;
+  /** Ends the running episode (`ended_by_participant`); false when none is running. */
+  finishEpisode(): boolean;
+  /** Drops the running episode without a final chunk. */
+  stop(): void;
+  /** The session is over: no more keys, no emulator. */
+  close(): void;
+  /** A notice over the game, or none. */
+  notice(text: string | null): void;
+  /** Whether the episode's stream is connected. */
+  connection(connected: boolean): void;
+  /** A progress report, standing at `frame` of `episodeId`. */
+  progress(report: ProgressReport, episodeId: string | null, frame: number): void;
+  /** Where the view's events go from now on. */
+  listen(listener: EpisodeListener): void;
+}
+
+/** The play view's events. */
+export interface EpisodeListener {
+  /** The emulator recorded a chunk. */
+  chunk(chunk: ChunkBody): void;
+  /** The episode ended. */
+  ended(message: EndedMessage): void;
+  /** The participant pressed Finish. */
+  finish(): void;
+  /** The session's time is played. */
+  timeUp(): void;
+}
 
 // ---- incentives, progress and the score page (docs/protocol.md, "Progress") ----
 

@@ -6,73 +6,13 @@
 // framing, the same items as "Challenges" and no money). Every number comes from the server;
 // the only thing computed here is the timer between two progress messages, interpolated from
 // the frames the emulator has played since (60 frames = 1 s, as the server's Playtime).
+import { element } from "./dom.mjs";
+import { formatClock, formatNumber, formatPayment, itemText } from "./format.mjs";
 
 /** @typedef {import("./messages").ProgressReport} ProgressReport */
-/** @typedef {import("./messages").ProgressItem} ProgressItem */
 /** @typedef {import("./messages").Progress} Progress */
 
 export const FRAMES_PER_SECOND = 60;
-
-/**
- * Seconds as m:ss (h:mm:ss from an hour on).
- * @param {number} seconds
- */
-export function formatClock(seconds) {
-  const total = Math.max(0, Math.floor(seconds));
-  const s = String(total % 60).padStart(2, "0");
-  const m = Math.floor(total / 60);
-  return m >= 60 ? `${Math.floor(m / 60)}:${String(m % 60).padStart(2, "0")}:${s}` : `${m}:${s}`;
-}
-
-/**
- * A number as people read it: integers as they are, others to at most two decimals.
- * @param {number} value
- */
-export function formatNumber(value) {
-  return value.toLocaleString("en", { maximumFractionDigits: Number.isInteger(value) ? 0 : 2 });
-}
-
-/**
- * A requirement's value in its unit (docs/protocol.md: count, fraction, seconds, points).
- * @param {number} value
- * @param {string} unit
- */
-export function formatValue(value, unit) {
-  if (unit === "fraction") return `${Math.round(value * 100)}%`;
-  if (unit === "seconds") return formatClock(value);
-  return formatNumber(unit === "count" ? Math.floor(value) : value);
-}
-
-/**
- * An amount of money in a currency ("$0.50"); an unknown currency code is written after it.
- * @param {number} amount
- * @param {string} currency ISO 4217 code
- */
-export function formatMoney(amount, currency) {
-  try {
-    return new Intl.NumberFormat("en", { style: "currency", currency }).format(amount);
-  } catch {
-    return `${amount.toFixed(2)} ${currency}`; // not an ISO code Intl knows
-  }
-}
-
-/** @param {string} tag @param {string} [className] @param {string} [text] */
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-/**
- * One requirement as text: "Correct aliens shot: 40 (required: 50)".
- * @param {ProgressItem} item
- * @param {boolean} challenge
- */
-export function itemText(item, challenge) {
-  const word = challenge ? "goal" : "required";
-  return `${item.label}: ${formatValue(item.value, item.unit)} (${word}: ${formatValue(item.required, item.unit)})`;
-}
 
 /** The panel beside the game; `update` with each progress report, `tick` with each frame. */
 export class Panel {
@@ -187,12 +127,7 @@ export class Panel {
       parts.push(raffle);
     }
     if (!progress.challenge && !(progress.raffle && progress.total === 0)) {
-      const money = (/** @type {number} */ amount) => formatMoney(amount, progress.currency);
-      const payment = element(
-        "p",
-        "panel-payment",
-        `Estimated payment: ${money(progress.base)} base + ${money(progress.bonus)} bonus = ${money(progress.total)}`,
-      );
+      const payment = element("p", "panel-payment", `Estimated payment: ${formatPayment(progress)}`);
       payment.id = "panel-payment";
       parts.push(payment);
     }

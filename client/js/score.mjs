@@ -3,67 +3,33 @@
 // problem reports.
 //
 // It uses this tab's session token for the task (api.mjs tokenStore), so it is reached from the
-// end page of the play page. GET /api/session/score answers 409 until the session is settled
-// (every episode verified); the page asks again every 2 s until then.
-import { ApiError, request, tokenStore } from "./api.mjs";
-import { formatClock, formatMoney, formatNumber } from "./panel.mjs";
+// end page of the play page, and waits until the session is settled (settlement.mjs). The page's
+// state for tests is `window.crowdplay` (debug.mjs).
+import { request, tokenStore } from "./api.mjs";
+import { scoreDebug } from "./debug.mjs";
+import { $, describe } from "./dom.mjs";
+import { formatNumber, formatPayment, formatStatistic, ordinal } from "./format.mjs";
+import { awaitSettlement } from "./settlement.mjs";
 
+/** @typedef {import("./debug.mjs").ScoreDebug} ScoreDebug */
 /** @typedef {import("./messages").SessionScore} SessionScore */
 /** @typedef {import("./messages").CohortView} CohortView */
 
-const POLL_MS = 2000;
 const SVG = "http://www.w3.org/2000/svg";
 /** Statistics shown first, when present; the rest follow in the server's order. */
 const FIRST = ["Score", "Playtime", "Active playtime"];
 
-// ---- The test and debug surface -------------------------------------------------------------
-// `window.crowdplay` on this page, read-only, for end-to-end tests and the console:
-//   phase     "loading" | "no-session" | "waiting" (not settled yet) | "ready" | "failed"
-//   score     the GET /api/session/score answer once it came, else null
-//   feedback  the kinds ("feedback" | "problem") of the reports the server stored
-const debug = {
-  phase: "loading",
-  /** @type {SessionScore | null} */ score: null,
-  /** @type {string[]} */ feedback: [],
-};
-Object.defineProperty(window, "crowdplay", {
-  value: Object.freeze({
-    get phase() { return debug.phase; },
-    get score() { return debug.score === null ? null : structuredClone(debug.score); },
-    get feedback() { return [...debug.feedback]; },
-  }),
-});
-
-/** @param {string} id */
-const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
-
-/** @param {number} ms */
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** @param {string} message */
-function fail(message, phase = "failed") {
+/**
+ * The page cannot show the results: says why.
+ * @param {ScoreDebug} debug
+ * @param {string} message
+ * @param {ScoreDebug["phase"]} [phase]
+ */
+function fail(debug, message, phase = "failed") {
   debug.phase = phase;
   $("loading").hidden = true;
   $("failure-message").textContent = message;
   $("failure").hidden = false;
-}
-
-/** "1st", "2nd", "3rd", "4th", "11th", "22nd"… @param {number} n */
-export function ordinal(n) {
-  const tens = n % 100;
-  const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" })[n % 10] ?? "th";
-  return `${n}${suffix}`;
-}
-
-/**
- * A statistic's value as people read it, from its name (the score answer carries no unit).
- * @param {string} key
- * @param {number} value
- */
-export function formatStatistic(key, value) {
-  if (/fraction|accuracy/i.test(key)) return `${Math.round(value * 100)}%`;
-  if (/playtime|^time /i.test(key)) return formatClock(value);
-  return formatNumber(value);
 }
 
 /**
@@ -150,8 +116,7 @@ function render(answer) {
   } else if (payment.raffle && payment.total === 0) {
     line.textContent = `Raffle entries earned: ${payment.requirements_met}`;
   } else {
-    const money = (/** @type {number} */ amount) => formatMoney(amount, payment.currency);
-    line.textContent = `Your payment: ${money(payment.base)} base + ${money(payment.bonus)} bonus = ${money(payment.total)}`;
+    line.textContent = `Your payment: ${formatPayment(payment)}`;
   }
   const keys = Object.keys(answer.statistics);
   const cohort = keys.length > 0 ? answer.statistics[keys[0]].cohort : 0;
@@ -162,12 +127,16 @@ function render(answer) {
   $("results").hidden = false;
 }
 
-/** @param {HTMLFormElement} form @param {string} token */
-function wireFeedback(form, token) {
+/**
+ * @param {HTMLFormElement} form
+ * @param {string} token
+ * @param {ScoreDebug} debug
+ */
+function wireFeedback(form, token, debug) {
   const text = /** @type {HTMLTextAreaElement} */ (form.querySelector("textarea"));
   const status = /** @type {HTMLElement} */ (form.querySelector(".confirmation"));
   const button = /** @type {HTMLButtonElement} */ (form.querySelector("button"));
-  const kind = /** @type {string} */ (form.dataset.kind);
+  const kind = /** @type {"feedback" | "problem"} */ (form.dataset.kind);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!text.value.trim()) return;
@@ -179,35 +148,30 @@ function wireFeedback(form, token) {
       text.value = "";
       status.textContent = kind === "problem" ? "Thank you — your report was sent." : "Thank you — your feedback was sent.";
     } catch (e) {
-      status.textContent = `Not sent: ${e instanceof Error ? e.message : String(e)}`;
+      status.textContent = `Not sent: ${describe(e)}`;
     } finally {
       button.disabled = false;
     }
   });
 }
 
-async function main() {
+/** @param {ScoreDebug} debug */
+async function main(debug) {
   const parts = location.pathname.split("/").filter(Boolean);
   const taskId = decodeURIComponent(parts[parts.length - 1] ?? "");
   const token = tokenStore.get(taskId);
   if (token === null) {
-    return fail("Play this task first: your results appear here, in the same tab, after you finish.", "no-session");
+    return fail(debug, "Play this task first: your results appear here, in the same tab, after you finish.", "no-session");
   }
   $("feedback").hidden = false;
-  for (const id of ["feedback-form", "problem-form"]) wireFeedback(/** @type {HTMLFormElement} */ ($(id)), token);
-  for (;;) {
-    try {
-      debug.score = await request("/api/session/score", { token });
-      break;
-    } catch (e) {
-      if (!(e instanceof ApiError && e.status === 409)) throw e;
-      debug.phase = "waiting";
-      $("loading-message").textContent = "Your games are still being checked; your results appear in a moment…";
-    }
-    await sleep(POLL_MS);
-  }
-  render(/** @type {SessionScore} */ (debug.score));
+  for (const id of ["feedback-form", "problem-form"]) wireFeedback(/** @type {HTMLFormElement} */ ($(id)), token, debug);
+  debug.score = await awaitSettlement(token, () => {
+    debug.phase = "waiting";
+    $("loading-message").textContent = "Your games are still being checked; your results appear in a moment…";
+  });
+  render(debug.score);
   debug.phase = "ready";
 }
 
-main().catch((e) => fail(e instanceof Error ? e.message : String(e)));
+const debug = scoreDebug();
+main(debug).catch((e) => fail(debug, describe(e)));

@@ -25,7 +25,7 @@ SESSION_SECONDS = 30  # the incentive task's session_minutes = 0.5
 
 
 def shown(value: float, unit: str) -> str:
-    """A value as the page formats it for its unit (client/js/panel.mjs formatValue)."""
+    """A value as the page formats it for its unit (client/js/format.mjs formatValue)."""
     if unit == "seconds":
         whole = int(value)
         return f"{whole // 60}:{whole % 60:02d}"

@@ -1,0 +1,299 @@
+// The participant's session and its episodes (docs/protocol.md, "HTTP"): the session is opened
+// from the tab's token (GET /api/session) or after consent (POST /api/sessions); its episodes are
+// played one after the other (POST /api/episodes), each streamed to the server (stream.mjs); an
+// episode left open by a reload is resumed from the server's grant and log; Finish — or the
+// session's time played — ends the episode, then the session (POST /api/session/finish).
+//
+// What is drawn and played is the play view's (play.mjs): a Session drives it as an EpisodeView
+// and hears from it as its EpisodeListener (messages.d.ts).
+import { ApiError, request, tokenStore } from "./api.mjs";
+import { sleep } from "./dom.mjs";
+import { EpisodeStream, forgetStoredChunks, storedChunks, webSocketUrl } from "./stream.mjs";
+
+/** @typedef {import("./api.mjs").Task} Task */
+/** @typedef {import("./debug.mjs").PlayDebug} PlayDebug */
+/** @typedef {import("./messages").Chunk} Chunk */
+/** @typedef {import("./messages").EndedMessage} EndedMessage */
+/** @typedef {import("./messages").EpisodeGrant} EpisodeGrant */
+/** @typedef {import("./messages").EpisodeView} EpisodeView */
+/** @typedef {import("./messages").FinishResult} FinishResult */
+/** @typedef {import("./messages").ProgressReport} ProgressReport */
+/** @typedef {import("./messages").ResumeFrom} ResumeFrom */
+/** @typedef {import("./messages").SessionState} SessionState */
+
+const LOG_FORMAT = "crowdplay.episode/1";
+/** URL parameters passed to POST /api/sessions as `platform` (`source`: email, social or lab). */
+const PLATFORM_PARAMS = [
+  "workerId", "assignmentId", "hitId", "turkSubmitTo", "PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "source",
+];
+const GAME_OVER_NOTICE_MS = 2000;
+/** How long a finished episode's socket stays open for its verdict. */
+const VERDICT_WAIT_MS = 60_000;
+
+/** @param {string} taskId */
+const finishKey = (taskId) => `crowdplay.finish.${taskId}`;
+
+/**
+ * The tab's session for a task: the stored token's, else a new one (the participant consents,
+ * the session is created with the page's platform parameters, the instructions are read).
+ * @param {Task} task
+ * @param {URLSearchParams} params the page's query
+ * @param {{consent: () => Promise<void>, instructions: () => Promise<void>}} steps the page's
+ *   consent and instructions, each resolving when the participant goes on
+ * @returns {Promise<{token: string, state: SessionState}>}
+ */
+export async function openSession(task, params, steps) {
+  const stored = tokenStore.get(task.id);
+  if (stored !== null) {
+    try {
+      return { token: stored, state: await request("/api/session", { token: stored }) };
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status >= 400 && e.status < 500)) throw e;
+      tokenStore.clear(task.id); // expired or unknown: start over
+    }
+  }
+  await steps.consent();
+  /** @type {Record<string, string>} */
+  const platform = {};
+  for (const name of PLATFORM_PARAMS) {
+    const value = params.get(name);
+    if (value !== null) platform[name] = value;
+  }
+  const created = await request("/api/sessions", { method: "POST", body: { task_id: task.id, platform, consent: true } });
+  const token = /** @type {string} */ (created.token);
+  tokenStore.set(task.id, token);
+  await steps.instructions();
+  const state = { session_id: created.session_id, task, finished: false, treatment: created.treatment ?? null, open_episode: null };
+  return { token, state };
+}
+
+/**
+ * The completion step of a finished session: the one this tab kept, else the server's again.
+ * @param {string} taskId
+ * @param {string} token
+ * @returns {Promise<FinishResult>}
+ */
+export async function completion(taskId, token) {
+  const kept = sessionStorage.getItem(finishKey(taskId));
+  return kept !== null ? JSON.parse(kept) : request("/api/session/finish", { method: "POST", token, body: {} });
+}
+
+/** Plays a session's episodes one after the other until Finish or the session's time is up. */
+export class Session {
+  /**
+   * @param {EpisodeView} view
+   * @param {object} options
+   * @param {string} options.taskId
+   * @param {string} options.token
+   * @param {PlayDebug} options.debug
+   * @param {(result: FinishResult, timeUp: boolean) => void} options.onFinished the session is
+   *   finished (the end page follows)
+   */
+  constructor(view, { taskId, token, debug, onFinished }) {
+    this.view = view;
+    this.taskId = taskId;
+    this.token = token;
+    this.debug = debug;
+    this.onFinished = onFinished;
+    this.timeUp = false;
+    this.finishing = false;
+    /** @type {EpisodeStream | null} the stream of the episode being played */
+    this.stream = null;
+    this.gotProgress = false;
+    view.listen({
+      chunk: (chunk) => this.stream?.push(chunk),
+      ended: (message) => void this.onEnded(message),
+      finish: () => this.finish(),
+      timeUp: () => this.onTimeUp(),
+    });
+  }
+
+  /**
+   * Resumes the open episode, if any and if it can be, else starts a new one.
+   * @param {SessionState} state
+   */
+  async begin(state) {
+    const open = state.open_episode;
+    void this.loadProgress(open);
+    forgetStoredChunks(open?.episode_id ?? null);
+    if (open !== null && (await this.resume(open))) return;
+    await this.newEpisode();
+  }
+
+  /**
+   * The session's progress so far (GET /api/session/progress), until the first progress message.
+   * It stands at the open episode's stored frames (the server's live values cover those).
+   * @param {EpisodeGrant | null} open
+   */
+  async loadProgress(open) {
+    try {
+      /** @type {ProgressReport} */
+      const report = await request("/api/session/progress", { token: this.token });
+      if (this.gotProgress) return; // a newer report came over the WebSocket
+      this.view.progress(report, open?.episode_id ?? null, open?.frames ?? 0);
+    } catch (e) {
+      console.warn("crowdplay: no progress yet:", e); // the first progress message will show it
+    }
+  }
+
+  /** The session's time is played: end the game and finish, as the Finish button does. */
+  onTimeUp() {
+    if (this.finishing) return;
+    this.timeUp = true;
+    this.debug.timeUp = true;
+    this.view.notice("Time is up");
+    this.finish();
+  }
+
+  /** The notice while the last game is saved. */
+  savingNotice() {
+    return this.timeUp ? "Time is up — saving your game…" : "Saving your game…";
+  }
+
+  async newEpisode() {
+    if (this.finishing) return this.finishSession();
+    this.view.notice(null);
+    /** @type {EpisodeGrant} */
+    const grant = await request("/api/episodes", { method: "POST", token: this.token, body: {} });
+    this.openStream(grant, []);
+    await this.start(grant, undefined);
+  }
+
+  /**
+   * Continues an episode left open by an earlier page load, from its grant (GET /api/session's
+   * `open_episode`): its log from the server plus the chunks this tab had not got acknowledged,
+   * replayed in the worker without rendering.
+   * @param {EpisodeGrant} grant
+   * @returns {Promise<boolean>} false when it could not be resumed (a new episode follows)
+   */
+  async resume(grant) {
+    const id = grant.episode_id;
+    try {
+      const log = await request(`/api/episodes/${encodeURIComponent(id)}/log`, { token: this.token });
+      if (log.format !== LOG_FORMAT) throw new Error(`unsupported log format ${log.format}`);
+      if (log.env.players !== 1) throw new Error("only one-player episodes are resumed");
+      /** @type {number[]} */
+      const actions = [...log.actions[0]];
+      const checkpoints = [...log.checkpoints];
+      /** @type {Chunk[]} */
+      const pending = [];
+      for (const chunk of storedChunks(id)) {
+        if (chunk.seq < grant.next_seq) continue;
+        if (chunk.seq !== grant.next_seq + pending.length || chunk.start !== actions.length) break;
+        pending.push(chunk);
+        actions.push(...chunk.actions[0]);
+        checkpoints.push(...chunk.checkpoints);
+      }
+      if (pending.some((c) => c.end !== null)) {
+        // The episode had ended; only its last chunks were not stored yet.
+        await this.openStream(grant, pending).drained();
+        return false;
+      }
+      this.openStream(grant, pending);
+      const started = await this.start(grant, { actions: [actions], checkpoints });
+      if (!started) throw new Error("the replay of the recorded frames failed");
+      this.debug.resumed = { episodeId: id, frames: actions.length };
+      return true;
+    } catch (e) {
+      console.warn(`crowdplay: cannot resume episode ${id}, starting a new one:`, e);
+      this.stream?.close();
+      this.stream = null;
+      forgetStoredChunks(null);
+      return false;
+    }
+  }
+
+  /**
+   * The episode's stream to the grant's WebSocket, from the grant's `next_seq`.
+   * @param {EpisodeGrant} grant
+   * @param {Chunk[]} pending unacknowledged chunks from an earlier page load
+   */
+  openStream(grant, pending) {
+    const episodeId = grant.episode_id;
+    const stream = new EpisodeStream({
+      url: webSocketUrl(grant.ws_url),
+      token: this.token,
+      episodeId,
+      nextSeq: grant.next_seq,
+      pending,
+      onVerdict: (verdict) => {
+        this.debug.verdicts.push({ episodeId, status: verdict.status, score: verdict.score, reason: verdict.reason ?? null });
+      },
+      onProgress: (message) => {
+        this.gotProgress = true;
+        this.view.progress(message, episodeId, message.frame);
+      },
+      onError: (message) => this.onStreamError(stream, message),
+      onConnection: (connected) => {
+        if (stream === this.stream) this.view.connection(connected);
+      },
+    });
+    this.stream = stream;
+    return stream;
+  }
+
+  /**
+   * Starts the episode in the view's emulator; if Finish was pressed meanwhile, ends it at once.
+   * @param {EpisodeGrant} grant
+   * @param {ResumeFrom | undefined} resume
+   * @returns {Promise<boolean>} whether it started
+   */
+  async start(grant, resume) {
+    const started = await this.view.play(grant, resume);
+    if (started && this.finishing) this.view.finishEpisode();
+    return started;
+  }
+
+  /** @param {EndedMessage} message */
+  async onEnded(message) {
+    const stream = /** @type {EpisodeStream} */ (this.stream);
+    this.debug.episodes.push({ episodeId: message.episodeId, score: message.score, frames: message.end.frame, reason: message.end.reason });
+    const drained = stream.drained().then(() => setTimeout(() => stream.close(), VERDICT_WAIT_MS));
+    if (message.end.reason === "ended_by_participant") {
+      this.view.notice(this.savingNotice());
+      await drained;
+      await this.finishSession();
+      return;
+    }
+    this.debug.phase = "game-over";
+    this.view.notice("Game over — next game starting");
+    // The final chunk must be stored before the next episode is asked for: POST /api/episodes
+    // abandons any episode still open.
+    await Promise.all([drained, sleep(GAME_OVER_NOTICE_MS)]);
+    this.debug.phase = "playing";
+    await this.newEpisode();
+  }
+
+  /**
+   * @param {EpisodeStream} stream
+   * @param {string} message
+   */
+  async onStreamError(stream, message) {
+    console.error(`crowdplay: episode ${stream.episodeId}: ${message}`);
+    stream.close();
+    if (stream !== this.stream) return;
+    this.view.stop();
+    forgetStoredChunks(null);
+    this.view.notice("This game could not be saved — a new game is starting");
+    await sleep(GAME_OVER_NOTICE_MS);
+    await this.newEpisode();
+  }
+
+  /** Finish (or the time is up): ends the episode being played, then the session. */
+  finish() {
+    if (this.finishing) return;
+    this.finishing = true;
+    this.debug.phase = "finishing";
+    this.view.finishEpisode(); // -> "ended" -> finishSession
+    // Between episodes nothing runs: newEpisode() finishes the session instead of starting one.
+  }
+
+  async finishSession() {
+    this.view.notice(this.savingNotice());
+    /** @type {FinishResult} */
+    const result = await request("/api/session/finish", { method: "POST", token: this.token, body: {} });
+    sessionStorage.setItem(finishKey(this.taskId), JSON.stringify(result));
+    this.view.close();
+    this.onFinished(result, this.timeUp);
+  }
+}
