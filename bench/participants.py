@@ -8,14 +8,18 @@ replay of its episode and verification does real work. Measured per N: acknowled
 (send to ack), chunks lost (never acknowledged), late sends (the client loop itself could not keep
 up), and the time from the last ack until every episode's verdict was stored.
 
-The server follows every open episode live (server/episodes/live.py: each chunk is replayed with the
-task's statistics collectors for the participant's progress panel, one live worker process) and
-verifies each episode at its end; ``progress`` messages received are counted.
+The server follows every open episode live (server/episodes/live.py: each chunk is replayed with
+the task's statistics collectors for the participant's progress panel); that replay is the
+verification. Also measured: ``progress`` messages received against those due (one per chunk),
+the live lag (from sending a chunk to the progress message reporting its last frame), frames the
+server emulated over frames played (1.0: each episode emulated once), and how long the server
+takes to exit after SIGTERM.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -39,6 +43,8 @@ from tests.streaming import split_log
 SEED = 424242
 CHUNK_SECONDS = 1.0
 ACK_TIMEOUT = 10.0
+SHUTDOWN_TIMEOUT = 60.0
+"""A server still running this long after SIGTERM is killed (and the figure shows it)."""
 
 
 @dataclass
@@ -50,7 +56,13 @@ class ClientResult:
     late: int = 0
     progress: int = 0
     """Live progress messages received (the server replays every chunk as it arrives)."""
+    lags: list[float] = field(default_factory=list)
+    """Per progress message: seconds since the chunk holding the frame it reports was sent."""
+    sent_at: dict[int, float] = field(default_factory=dict)
+    """When the chunk ending on each frame was sent."""
     errors: list[str] = field(default_factory=list)
+    last_frame: int = 0
+    """The last frame a progress message reported."""
 
 
 def _free_port() -> int:
@@ -88,13 +100,17 @@ def _messages(seconds: int) -> list[dict[str, Any]]:
 async def _participant(
     base: str, issued: dict[str, Any], token: str, messages: list[dict[str, Any]], start_at: float
 ) -> ClientResult:
+    """Stream ``messages`` one per second; a reader task takes every answer as it arrives."""
     result = ClientResult()
     ws_url = base.replace("http://", "ws://") + issued["ws_url"]
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
+    last = messages[-1]["start"] + len(messages[-1]["actions"][0])
     try:
         async with websockets.connect(ws_url, max_size=2**20, open_timeout=30) as ws:
             await ws.send(json.dumps({"type": "hello", "token": token}))
             json.loads(await ws.recv())
+            answers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+            reader = asyncio.get_running_loop().create_task(_read(ws, result, answers, last))
             due = time.monotonic()
             for message in messages:
                 now = time.monotonic()
@@ -102,9 +118,10 @@ async def _participant(
                     result.late += 1
                 await asyncio.sleep(max(0.0, due - now))
                 sent = time.monotonic()
+                result.sent_at[message["start"] + len(message["actions"][0])] = sent
                 await ws.send(json.dumps(message))
                 try:
-                    answer = await _answer(ws, result)
+                    answer = await asyncio.wait_for(answers.get(), ACK_TIMEOUT)
                 except TimeoutError:
                     result.lost += 1
                     continue
@@ -114,21 +131,33 @@ async def _participant(
                     result.lost += 1
                     result.errors.append(str(answer))
                 due += CHUNK_SECONDS
+            # The progress of the last chunks comes after their acks: wait for the final one.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader, ACK_TIMEOUT)
+            reader.cancel()
     except (OSError, websockets.exceptions.WebSocketException) as err:
         result.errors.append(repr(err))
         result.lost += len(messages) - len(result.latencies) - result.lost
     return result
 
 
-async def _answer(ws: Any, result: ClientResult) -> dict[str, Any]:
-    """The server's answer to a chunk; live ``progress`` messages on the way are counted."""
-    deadline = time.monotonic() + ACK_TIMEOUT
-    while True:
-        raw = await asyncio.wait_for(ws.recv(), max(0.0, deadline - time.monotonic()))
-        answer: dict[str, Any] = json.loads(raw)
+async def _read(
+    ws: Any, result: ClientResult, answers: asyncio.Queue[dict[str, Any]], last: int
+) -> None:
+    """Every message from the server: progress counted and timed, the rest to ``answers``.
+
+    Returns once a progress message has reported the episode's last frame.
+    """
+    while result.last_frame < last:
+        answer: dict[str, Any] = json.loads(await ws.recv())
         if answer.get("type") != "progress":
-            return answer
+            answers.put_nowait(answer)
+            continue
         result.progress += 1
+        frame = answer.get("frame", 0)
+        result.last_frame = max(result.last_frame, frame)
+        if frame in result.sent_at:
+            result.lags.append(time.monotonic() - result.sent_at[frame])
 
 
 def _count(db: Path, where: str) -> int:
@@ -136,6 +165,28 @@ def _count(db: Path, where: str) -> int:
     with sqlite3.connect(db) as conn:
         (count,) = conn.execute(f"SELECT count(*) FROM episodes WHERE {where}").fetchone()
         return int(count)
+
+
+def _replays(db: Path) -> tuple[float, float, int]:
+    """Frames emulated over frames played, in all and per accepted episode; how many were 1.0.
+
+    Returns ``(total ratio, mean per accepted episode, accepted episodes emulated exactly once)``.
+    """
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT frames, emulated_frames FROM episodes WHERE verdict_status = 'accepted'"
+        ).fetchall()
+    played = sum(f for f, _ in rows)
+    emulated = sum(e or 0 for _, e in rows)
+    per_episode = [(e or 0) / f for f, e in rows if f]
+    once = sum(1 for f, e in rows if e == f)
+    total = emulated / played if played else -1.0
+    return total, (statistics.mean(per_episode) if per_episode else -1.0), once
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(q * (len(ordered) - 1))] if ordered else -1.0
 
 
 def run_level(n: int, messages: list[dict[str, Any]], workdir: Path) -> dict[str, float]:
@@ -190,26 +241,40 @@ def run_level(n: int, messages: list[dict[str, Any]], workdir: Path) -> dict[str
             time.sleep(0.25)
         drained = time.monotonic() - streamed
         accepted = _count(db, "verdict_status = 'accepted'")
+        ratio, per_episode, once = _replays(db)
     finally:
+        stopping = time.monotonic()
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=SHUTDOWN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        shutdown = time.monotonic() - stopping
     errors = sorted({e for r in results for e in r.errors})
     if errors:
         print(f"  N={n}: {len(errors)} distinct client errors, e.g. {errors[:3]}", flush=True)
-    latencies = sorted(x for r in results for x in r.latencies)
+    latencies = [x for r in results for x in r.latencies]
+    lags = [x for r in results for x in r.lags]
     sent = n * len(messages)
     return {
         f"participants_{n}_chunks_sent": sent,
         f"participants_{n}_chunks_lost": sum(r.lost for r in results),
         f"participants_{n}_late_sends": sum(r.late for r in results),
-        f"participants_{n}_progress_messages": sum(r.progress for r in results),
-        f"participants_{n}_ack_p50_ms": 1000 * statistics.median(latencies) if latencies else -1,
-        f"participants_{n}_ack_p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))]
-        if latencies
-        else -1,
+        # One progress message is due per chunk (the interval is the chunk's second).
+        f"participants_{n}_progress_received": sum(r.progress for r in results),
+        f"participants_{n}_progress_due": sent,
+        f"participants_{n}_ack_p50_ms": 1000 * _percentile(latencies, 0.5),
+        f"participants_{n}_ack_p99_ms": 1000 * _percentile(latencies, 0.99),
+        f"participants_{n}_live_lag_p50_ms": 1000 * _percentile(lags, 0.5),
+        f"participants_{n}_live_lag_p99_ms": 1000 * _percentile(lags, 0.99),
         f"participants_{n}_verify_drain_s": drained,
         f"participants_{n}_accepted": accepted,
+        f"participants_{n}_replays_per_accepted": per_episode,
+        f"participants_{n}_emulated_over_played": ratio,
+        f"participants_{n}_emulated_once": once,
         f"participants_{n}_clients_failed": sum(1 for r in results if r.errors),
+        f"participants_{n}_shutdown_s": shutdown,
     }
 
 
@@ -229,7 +294,7 @@ async def _all(
     )
 
 
-def participants(levels: tuple[int, ...] = (100, 500, 1000), seconds: int = 20) -> dict[str, float]:
+def participants(levels: tuple[int, ...] = (50, 100, 200), seconds: int = 20) -> dict[str, float]:
     """Figures for each number of simultaneous participants, and the largest level sustained.
 
     A level is sustained when no chunk was lost, the clients kept their schedule (under 1% late

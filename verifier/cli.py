@@ -38,14 +38,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _run(args: argparse.Namespace) -> int:
     try:
         log = episode.load_bytes(args.log.read_bytes())
-        verdict = verify(log)
     except (OSError, Error) as err:
-        message = f"{args.log}: {err}"
-        if args.json:
-            print(json.dumps({"status": "unusable", "reason": message}))
-        else:
-            print(f"crowdplay verify: unusable: {message}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        return _unusable(args, f"{args.log}: {err}")
+    verdict = verify(log)
+    if verdict.status is Status.UNUSABLE:
+        return _unusable(args, f"{args.log}: {verdict.reason}")
     if args.json:
         print(json.dumps(verdict.to_dict()))
     else:
@@ -55,3 +52,11 @@ def _run(args: argparse.Namespace) -> int:
             f"score {list(verdict.score)}, end {verdict.end_reason}"
         )
     return EXIT_REJECTED if verdict.status is Status.REJECTED else EXIT_ACCEPTED
+
+
+def _unusable(args: argparse.Namespace, message: str) -> int:
+    if args.json:
+        print(json.dumps({"status": "unusable", "reason": message}))
+    else:
+        print(f"crowdplay verify: unusable: {message}", file=sys.stderr)
+    return EXIT_UNUSABLE

@@ -4,7 +4,8 @@ Requests (tuples, from :mod:`crowdplay.server.episodes.workers`) and their answe
 
 - ``("feed", episode_id, env, seed, statistics, start, actions, checkpoints)``: replay the next
   frames of an episode followed from frame 0 (``start`` 0 begins it afresh) with a
-  :class:`~crowdplay.verifier.Verification`. Answers ``("values", LiveValues)``, or
+  :class:`~crowdplay.verifier.Verification` (no actions: just set it up, as when the episode is
+  issued, so the first chunk does not wait for the emulator's start). Answers ``("values", LiveValues)``, or
   ``("need_log",)`` when this process does not hold the episode at frame ``start`` (it was
   restarted, or another server instance took the earlier chunks), or ``("error", reason)`` when
   the episode cannot be replayed here.
@@ -103,7 +104,7 @@ def _feed(
     checkpoints: list[Any],
 ) -> tuple[Any, ...]:
     state = followed.get(episode_id)
-    if start == 0:
+    if start == 0 and (state is None or state.verification.frame != 0):
         try:
             state = _Followed(Verification(episode_id, EnvSpec(**env), seed, names))
         except Error as err:

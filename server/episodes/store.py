@@ -117,6 +117,7 @@ class EpisodeStore:
         )
         async with self.db.session() as s, s.begin():
             s.add(row)
+        self.live.prepare(self.followed(row.id, row.env, row.seed, row.task_id))
         return row
 
     async def get(self, episode_id: str, session_id: str | None = None) -> Episode | None:

@@ -14,12 +14,13 @@ import time
 from typing import Any
 
 from quart import Blueprint, websocket
+from quart.wrappers import Websocket
 
 from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.errors import BadRequest
 from crowdplay.server.episodes import LiveValues
 from crowdplay.server.models import Session
-from crowdplay.server.web.state import state
+from crowdplay.server.web.state import ServerState, state
 
 __all__ = ["stream"]
 
@@ -31,7 +32,11 @@ VERDICT_WAIT_SECONDS = 30.0
 
 
 async def _send(message: dict[str, Any]) -> None:
-    await websocket.send(json.dumps(message, separators=(",", ":")))
+    await _send_on(websocket, message)
+
+
+async def _send_on(connection: Websocket, message: dict[str, Any]) -> None:
+    await connection.send(json.dumps(message, separators=(",", ":")))
 
 
 async def _receive() -> dict[str, Any]:
@@ -70,7 +75,8 @@ async def episode_stream(episode_id: str) -> None:
         await websocket.close(1008)
         return
     await _send({"type": "ready", "next_seq": row.next_seq, "frames": row.frames})
-    progress = _ProgressPush(row.session_id, server.settings.progress_interval)
+    # The live replay calls back from its own task: give the push this connection and server.
+    progress = _ProgressPush(server, websocket._get_current_object(), row.session_id)
     followed = server.episodes.followed(row.id, row.env, row.seed, row.task_id)
     unwatch = server.live.watch(followed, progress.notify) if row.status == "open" else None
     verdict_task: asyncio.Task[None] | None = None
@@ -107,10 +113,13 @@ class _ProgressPush:
     ones.
     """
 
-    def __init__(self, session_id: str, interval: float) -> None:
+    def __init__(self, server: ServerState, connection: Websocket, session_id: str) -> None:
+        self.server = server
+        self.connection = connection
         self.session_id = session_id
-        self.interval = interval
+        self.interval = server.settings.progress_interval
         self.latest: LiveValues | None = None
+        self.sent: LiveValues | None = None
         self.final = False
         self.last_sent = -math.inf
         self.task: asyncio.Task[None] | None = None
@@ -127,28 +136,29 @@ class _ProgressPush:
             self.task.cancel()
 
     async def _send(self) -> None:
-        wait = self.last_sent + self.interval - time.monotonic()
-        if wait > 0 and not self.final:
-            await asyncio.sleep(wait)
-        values = self.latest
-        if values is None:
-            return
-        self.last_sent = time.monotonic()
-        server = state()
-        async with server.db.session() as s:
-            session = await s.get(Session, self.session_id)
-        if session is None:
-            return
-        report = await server.progress.of_session(session)
-        await _send(
-            {
-                "type": "progress",
-                "frame": values.frame,
-                "episode": values.statistics.get(DEFAULT_AGENT, {}),
-                "diverged": values.diverged,
-                **report,
-            }
-        )
+        """Send the latest values, then any newer ones that came meanwhile, paced."""
+        while self.latest is not None and self.latest is not self.sent:
+            wait = self.last_sent + self.interval - time.monotonic()
+            if wait > 0 and not self.final:
+                await asyncio.sleep(wait)
+            values = self.latest
+            self.last_sent = time.monotonic()
+            self.sent = values
+            async with self.server.db.session() as s:
+                session = await s.get(Session, self.session_id)
+            if session is None:
+                return
+            report = await self.server.progress.of_session(session)
+            await _send_on(
+                self.connection,
+                {
+                    "type": "progress",
+                    "frame": values.frame,
+                    "episode": values.statistics.get(DEFAULT_AGENT, {}),
+                    "diverged": values.diverged,
+                    **report,
+                },
+            )
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:

@@ -61,3 +61,13 @@ def test_unusable_inputs_exit_2_with_a_message(tmp_path: Path) -> None:
     as_json = _verify(garbage, "--json")
     assert as_json.returncode == 2
     assert json.loads(as_json.stdout)["status"] == "unusable"
+
+
+def test_a_log_of_an_unknown_rom_exits_2(tmp_path: Path, space_invaders_log: EpisodeLog) -> None:
+    env = dataclasses.replace(space_invaders_log.env, game="space_invaderz")
+    path = tmp_path / "unknown.json"
+    episode.write(dataclasses.replace(space_invaders_log, env=env), path)
+    result = _verify(path, "--json")
+    assert result.returncode == 2
+    answer = json.loads(result.stdout)
+    assert answer["status"] == "unusable" and "space_invaderz" in answer["reason"]
