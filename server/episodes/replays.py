@@ -5,10 +5,10 @@ Requests (tuples, from :mod:`crowdplay.server.episodes.workers`) and their answe
 - ``("feed", episode_id, env, seed, statistics, start, actions, checkpoints)``: replay the next
   frames of an episode followed from frame 0 (``start`` 0 begins it afresh) with a
   :class:`~crowdplay.verifier.Verification` (no actions: just set it up, as when the episode is
-  issued, so the first chunk does not wait for the emulator's start). Answers ``("values", LiveValues)``, or
-  ``("need_log",)`` when this process does not hold the episode at frame ``start`` (it was
-  restarted, or another server instance took the earlier chunks), or ``("error", reason)`` when
-  the episode cannot be replayed here.
+  issued, so the first chunk does not wait for the emulator's start). Answers
+  ``("values", LiveValues)``, or ``("need_log",)`` when this process does not hold the episode
+  at frame ``start`` (it was restarted, or another server instance took the earlier chunks), or
+  ``("error", reason)`` when the episode cannot be replayed here.
 - ``("conclude", episode_id, end)``: the verdict of a followed episode that ended with ``end``:
   ``("verdict", Verdict, emulated_frames)``; ``("need_log", emulated_frames)`` if it was not
   followed up to ``end.frame``. The episode is forgotten either way.
