@@ -22,6 +22,7 @@ Trajectories straight from a log, without a dataset:
     >>> obs, *_ = datasets.processed_trajectory(log, d3rlpy_layout)  # doctest: +SKIP
     >>> for step in datasets.raw_steps(log, agent="game_0>player_0"):  # doctest: +SKIP
     ...     step.observation, step.action, step.reward, step.user_type
+    ...     step["info"]["game_0>player_0"]["RAM"], step["user_type"]["game_0>player_0"]
 """
 
 from crowdplay.datasets.dataset import (
@@ -61,7 +62,7 @@ from crowdplay.datasets.preprocessing import (
     ProcessedTrajectory,
     processed_trajectory,
 )
-from crowdplay.datasets.trajectory import Step, UserType, raw_steps, raw_trajectory
+from crowdplay.datasets.trajectory import STEP_KEYS, Step, UserType, raw_steps, raw_trajectory
 from crowdplay.episode import DEFAULT_AGENT, agent_id, player_index
 
 __all__ = [
@@ -69,6 +70,7 @@ __all__ = [
     "agent_id",
     "player_index",
     "Step",
+    "STEP_KEYS",
     "UserType",
     "raw_steps",
     "raw_trajectory",

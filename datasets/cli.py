@@ -6,7 +6,8 @@ status: 0 all added (or already there), 1 some refused (the others are kept), 2 
 could not be opened or an option is invalid.
 
 ``crowdplay dataset summary NAME [--plots DIR]`` prints hours and episodes per task and platform
-and writes PNG plots into DIR.
+and writes PNG plots into DIR: hours, scores, actions, episode lengths and end reasons per task,
+and episodes per participant.
 
 ``--dataset`` and ``NAME`` take a dataset name (a folder under ``$CROWDPLAY_DATA``, default
 ``~/.crowdplay/datasets``) or a folder path.

@@ -115,12 +115,19 @@ def get_engine_and_session(
         create: create the dataset (folder, database, tables) if it does not exist.
 
     Raises:
-        DatasetNotFound: the dataset does not exist and ``create`` is false, or the folder
-            exists but holds no dataset.
+        DatasetNotFound: the dataset does not exist and ``create`` is false, the folder
+            exists but holds no dataset, or the path is a file.
         UnsupportedDatasetFormat: the dataset declares a format this code does not read.
         InvalidArgument: ``name_or_path`` is neither a valid name nor a path.
     """
     folder = dataset_path(name_or_path)
+    if folder.exists() and not folder.is_dir():
+        hint = (
+            f"; name its folder, {folder.parent}"
+            if folder.name == DATABASE_FILE
+            else f" (a dataset is a folder holding {DATABASE_FILE})"
+        )
+        raise DatasetNotFound(f"{folder} is a file, not a dataset folder{hint}")
     database = folder / DATABASE_FILE
     new = not database.is_file()
     if new and not create:

@@ -137,7 +137,7 @@ def sync(
         token: the researcher token (the server's ``CROWDPLAY_ADMIN_TOKEN``, or ``admin_token``
             in ``<db>.secrets`` beside its database).
         dataset: a dataset name or folder path; created if missing.
-        progress: show a progress bar (tqdm, on stderr).
+        progress: show a progress bar (tqdm, on stderr) when the server has something new.
         page_size: episodes per listing request, 1 to 1000.
         timeout: seconds to wait for any one answer of the server.
 
@@ -173,14 +173,20 @@ def sync(
     added: list[str] = []
     present: list[str] = []
     refused: list[tuple[str, str]] = []
-    bar = tqdm(disable=not progress, unit="episode", desc=f"sync {base}", file=sys.stderr)
+    bar: tqdm[Any] | None = None  # made once the first page says there is something new
     try:
         cursor = _stored_cursor(session, key)
         while True:
             page = client.page(cursor, page_size)
-            if bar.total is None:
-                bar.total = len(page.episodes) + page.remaining
-                bar.refresh()
+            if bar is None:
+                new = len(page.episodes) + page.remaining
+                bar = tqdm(
+                    total=new,
+                    disable=not progress or new == 0,
+                    unit="episode",
+                    desc=f"sync {base}",
+                    file=sys.stderr,
+                )
             for entry in page.episodes:
                 outcome, reason = _add(session, client, entry)
                 if outcome == "added":
@@ -200,7 +206,8 @@ def sync(
                     base, tuple(added), tuple(present), tuple(refused), page.total, cursor
                 )
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
         session.close()
         engine.dispose()
 
@@ -449,10 +456,13 @@ def _run(args: argparse.Namespace) -> int:
     except Error as err:
         print(f"crowdplay dataset sync: {err}", file=sys.stderr)
         return 2
-    print(
-        f"{len(result.added)} added, {len(result.already_present)} already present, "
-        f"{len(result.refused)} refused; {result.total} accepted episodes on {result.url}"
-    )
+    if not (result.added or result.already_present or result.refused):
+        print(f"nothing new on {result.url} ({result.total} accepted episodes there)")
+    else:
+        print(
+            f"{len(result.added)} added, {len(result.already_present)} already present, "
+            f"{len(result.refused)} refused; {result.total} accepted episodes on {result.url}"
+        )
     for episode_id, reason in result.refused:
         print(f"refused {episode_id}: {reason}", file=sys.stderr)
     return 1 if result.refused else 0

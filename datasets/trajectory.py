@@ -2,8 +2,18 @@
 
 The dataset stores only action logs; :func:`raw_steps` replays one through ale-py and yields, for
 every frame, the RGB screen the player saw, the action they gave, and what the frame did. It is
-the dataset guide's ``get_raw_trajectory``, with the guide's nested ``info`` flattened into
-fields (``ram``, ``lives``) and ``user_type`` kept as 1 (human) or 2 (AI).
+the dataset guide's ``get_raw_trajectory``: a :class:`Step` has the fields ``observation``,
+``action``, ``ram``, ``user_type`` (1 human, 2 AI), ..., and also reads as the original CrowdPlay
+step dictionary, keyed by agent, so the guide's code runs as written::
+
+    trajectory[i]["info"]["game_0>player_0"]["RAM"]   # == np.frombuffer(trajectory[i].ram, ...)
+    trajectory[i]["user_type"]["game_0>player_0"]     # == trajectory[i].user_type
+
+The keys are those of the original episode loop: ``prev_obs`` (``{agent: {"image": screen}}``),
+``action`` (``{agent: {"game": action}}``), ``reward``, ``done`` (terminated or truncated),
+``info`` (``{agent: {"RAM": ..., "ale.lives": ...}}``) and ``user_type``. The guide also spells
+the agent ``game_0>agent_0``; both spellings are accepted. A step holds one agent's trajectory,
+so only that agent is a key (``get_raw_trajectory(agent=...)`` for the other player's).
 
 Steps follow the offline-RL convention ``(o_t, a_t, r_t, done_t)``: a step's ``observation`` is
 the screen *before* its frame (the reset screen for the first step), everything else is the
@@ -15,17 +25,26 @@ list. Iterate over :func:`raw_steps` for long episodes; :func:`raw_trajectory` i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from crowdplay.episode import DEFAULT_AGENT, EpisodeLog, player_index
+from crowdplay.episode import DEFAULT_AGENT, EpisodeLog, agent_id, player_index
 from crowdplay.verifier import initial_screen, transitions
 
-__all__ = ["UserType", "Step", "raw_steps", "raw_trajectory"]
+__all__ = ["UserType", "Step", "STEP_KEYS", "raw_steps", "raw_trajectory"]
+
+STEP_KEYS = ("prev_obs", "action", "reward", "done", "info", "user_type")
+"""The keys of a :class:`Step` read as the original CrowdPlay step dictionary."""
+
+_AGENT_SPELLING = re.compile(r"game_0>(?:player|agent)_(\d+)")
+
+V = TypeVar("V")
 
 
 class UserType(IntEnum):
@@ -55,6 +74,17 @@ class Step:
         ram: the 128 bytes of RAM after this frame (the guide's ``info[agent]["RAM"]``).
         lives: the agent's remaining lives after this frame.
         user_type: :attr:`UserType.HUMAN` or :attr:`UserType.AI`, who gave ``action``.
+        agent: whose step it is, ``"game_0>player_0"`` or ``"game_0>player_1"``.
+
+    ``step[key]`` reads the step as the original CrowdPlay step dictionary (see the module
+    docstring and :data:`STEP_KEYS`).
+
+    Example:
+        >>> from crowdplay.verifier import make_env, record
+        >>> log = record(make_env("pong"), 1, (bytes(10),), episode_id="doc")
+        >>> step = raw_trajectory(log)[0]
+        >>> step["user_type"]["game_0>player_0"], step["info"]["game_0>agent_0"]["RAM"].shape
+        (<UserType.HUMAN: 1>, (128,))
     """
 
     frame: int
@@ -66,6 +96,67 @@ class Step:
     ram: bytes
     lives: int
     user_type: UserType
+    agent: str = DEFAULT_AGENT
+
+    def __getitem__(self, key: str) -> Mapping[str, Any]:
+        """The original step dictionary's entry ``key``: a mapping from this step's agent.
+
+        Raises:
+            KeyError: ``key`` is not one of :data:`STEP_KEYS`.
+        """
+        if key == "prev_obs":
+            return _ByAgent(self.agent, {"image": self.observation})
+        if key == "action":
+            return _ByAgent(self.agent, {"game": self.action})
+        if key == "reward":
+            return _ByAgent(self.agent, self.reward)
+        if key == "done":
+            return _ByAgent(self.agent, self.terminated or self.truncated)
+        if key == "info":
+            ram = np.frombuffer(self.ram, dtype=np.uint8)
+            return _ByAgent(self.agent, {"RAM": ram, "ale.lives": self.lives})
+        if key == "user_type":
+            return _ByAgent(self.agent, self.user_type)
+        raise KeyError(
+            f"{key!r} is not a key of a raw step; its keys are {', '.join(STEP_KEYS)} "
+            "(and its attributes frame, observation, action, reward, terminated, truncated, "
+            "ram, lives, user_type, agent)"
+        )
+
+    def __contains__(self, key: object) -> bool:
+        return key in STEP_KEYS
+
+    def keys(self) -> tuple[str, ...]:
+        """The keys of the step read as the original CrowdPlay step dictionary."""
+        return STEP_KEYS
+
+
+class _ByAgent(Mapping[str, V]):
+    """One agent's value, keyed by its agent id (either of the guide's spellings)."""
+
+    __slots__ = ("_agent", "_value")
+
+    def __init__(self, agent: str, value: V) -> None:
+        self._agent = agent
+        self._value = value
+
+    def __getitem__(self, key: str) -> V:
+        match = _AGENT_SPELLING.fullmatch(key) if isinstance(key, str) else None
+        if match is None or agent_id(int(match.group(1))) != self._agent:
+            raise KeyError(
+                f"{key!r}: this is {self._agent}'s trajectory, so {self._agent!r} is its only "
+                "agent; get_raw_trajectory(agent=...) gives another player's"
+            )
+        return self._value
+
+    def __iter__(self) -> Iterator[str]:
+        yield self._agent
+
+    def __len__(self) -> int:
+        return 1
+
+    def __repr__(self) -> str:
+        return f"{{{self._agent!r}: {self._value!r}}}"
 
 
 def raw_steps(log: EpisodeLog, *, agent: str = DEFAULT_AGENT, check: bool = True) -> Iterator[Step]:
@@ -100,6 +191,7 @@ def _steps(log: EpisodeLog, player: int, check: bool) -> Iterator[Step]:
     """The generator behind :func:`raw_steps`, for a validated player index."""
     if log.num_frames == 0:
         return
+    agent = agent_id(player)
     observation = initial_screen(log, screens="rgb")
     for t in transitions(log, screens="rgb", check=check):
         assert t.screen is not None  # asked for above; narrows the type
@@ -113,5 +205,6 @@ def _steps(log: EpisodeLog, player: int, check: bool) -> Iterator[Step]:
             ram=t.ram,
             lives=t.lives[player],
             user_type=UserType.of(t.controllers[player]),
+            agent=agent,
         )
         observation = t.screen

@@ -5,12 +5,19 @@ each by replay (in this process, in ``workers`` processes, or on Ray) and writes
 the chosen format. The target libraries are optional extras, imported only when their format is
 used: ``pip install 'crowdplay[minari]'``, ``'crowdplay[d3rlpy]'``, ``'crowdplay[ray]'``.
 
+Every format records each episode's id, game, task, agent and seed (:class:`EpisodeInfo`), so
+an export of several games can be split without the dataset it came from; docs/exports.md
+describes each layout.
+
 Example:
     >>> from crowdplay.datasets import EpisodeModel, get_engine_and_session
-    >>> from crowdplay.datasets.export import export
+    >>> from crowdplay.datasets.export import SourceEpisode, export
     >>> _, session = get_engine_and_session("crowdplay_atari-v0")  # doctest: +SKIP
-    >>> logs = ((e.episode_id, e.log) for e in session.query(EpisodeModel))  # doctest: +SKIP
-    >>> export(logs, "atari.npz", format="npz", workers=2)  # doctest: +SKIP
+    >>> episodes = (  # doctest: +SKIP
+    ...     SourceEpisode(e.episode_id, e.log, e.environment.task_id)
+    ...     for e in session.query(EpisodeModel)
+    ... )
+    >>> export(episodes, "atari.npz", format="npz", workers=2)  # doctest: +SKIP
     ExportSummary(path=PosixPath('atari.npz'), format='npz', ..., episodes=7, steps=9240, ...)
 
 On the command line: ``crowdplay dataset export --dataset NAME --format npz --out PATH``.
@@ -19,10 +26,14 @@ On the command line: ``crowdplay dataset export --dataset NAME --format npz --ou
 # The one preprocessing options class (crowdplay.datasets.Preprocessing), named here too because
 # every export takes one.
 from crowdplay.datasets import Preprocessing
+from crowdplay.datasets.export.environment import gymnasium_spec
 from crowdplay.datasets.export.episodes import (
     NUM_ACTIONS,
+    EpisodeInfo,
+    EpisodeItem,
     ExportedEpisode,
     Failure,
+    SourceEpisode,
     final_observation,
     regenerate_episode,
 )
@@ -32,6 +43,7 @@ from crowdplay.datasets.export.formats import (
     EpisodeWriter,
     ExportFormat,
     ExportInfo,
+    ExportMetadata,
     get_format,
 )
 from crowdplay.datasets.export.npz import NpzExport, load_npz
@@ -41,6 +53,11 @@ __all__ = [
     "export",
     "ExportSummary",
     "EpisodeSource",
+    "EpisodeItem",
+    "SourceEpisode",
+    "EpisodeInfo",
+    "ExportMetadata",
+    "gymnasium_spec",
     "Preprocessing",
     "NUM_ACTIONS",
     "FORMATS",

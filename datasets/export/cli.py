@@ -4,8 +4,11 @@
 [--min-score S] [--agent A] [--workers N] [--ray]`` selects the dataset's episodes (of task
 ``T``, with the agent's ``Score`` at least ``S``: the dataset guide's SQL filter), regenerates
 them by replay and writes ``PATH``. Preprocessing options default to the format's (see
-``crowdplay.datasets.export.FORMATS``). Exit status: 0 written, 2 nothing written (bad option,
-no such dataset, an episode failed, a missing extra).
+``crowdplay.datasets.export.FORMATS``). A Minari ``PATH`` is a folder named by the dataset id,
+``<name>-v<version>``. ``--author``, ``--description`` and the other metadata options fill
+Minari's dataset metadata (docs/exports.md gives their defaults) and are recorded by every
+format. Exit status: 0 written, 2 nothing written (bad option, no such dataset, no episode
+matching the filter, an episode failed, a missing extra).
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ from crowdplay.datasets import (
     dataset_path,
     open_dataset,
 )
+from crowdplay.datasets.export.episodes import SourceEpisode
 from crowdplay.datasets.export.exporter import export
-from crowdplay.datasets.export.formats import FORMATS, get_format
-from crowdplay.episode import EpisodeLog
+from crowdplay.datasets.export.formats import FORMATS, ExportMetadata, get_format
 from crowdplay.errors import Error
 
 __all__ = ["register", "select_episodes"]
@@ -83,6 +86,20 @@ def register(
         "--ray-address", help="Ray cluster to connect to (default: a local instance)"
     )
     command.add_argument("--quiet", action="store_true", help="no progress bar")
+    about = command.add_argument_group(
+        "dataset metadata", "recorded by every format; Minari's defaults in docs/exports.md"
+    )
+    about.add_argument(
+        "--author", action="append", default=[], help="the dataset's author (repeatable)"
+    )
+    about.add_argument(
+        "--author-email", action="append", default=[], help="a contact address (repeatable)"
+    )
+    about.add_argument("--code-permalink", help="link to the code that generated the data")
+    about.add_argument("--description", help="what the dataset is")
+    about.add_argument("--algorithm-name", help="what generated the data")
+    about.add_argument("--ref-min-score", type=float, help="a random policy's reference score")
+    about.add_argument("--ref-max-score", type=float, help="an expert's reference score")
     command.set_defaults(handler=_export)
 
 
@@ -105,13 +122,25 @@ def select_episodes(
     return list(session.scalars(query))
 
 
-def _logs(session: Session, ids: list[str]) -> Iterator[tuple[str, EpisodeLog]]:
-    """Each episode's log, loaded one at a time."""
+def _episodes(session: Session, ids: list[str]) -> Iterator[SourceEpisode]:
+    """Each episode's log and task, loaded one at a time."""
     for episode_id in ids:
         model = session.get(EpisodeModel, episode_id)
         if model is not None:
-            yield episode_id, model.log
+            yield SourceEpisode(episode_id, model.log, model.environment.task_id)
             session.expunge(model)
+
+
+def _describe(dataset: str, task: str | None, min_score: float | None, agent: str) -> str:
+    """The filter an export applied, as the options that set it."""
+    if task is None and min_score is None:
+        return f"dataset {dataset} has no episodes"
+    options = []
+    if task is not None:
+        options.append(f"--task {task}")
+    if min_score is not None:
+        options.append(f"--min-score {min_score:g} (the Score of {agent})")
+    return f"no episode of dataset {dataset} matches {' '.join(options)}"
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -129,13 +158,27 @@ def _export(args: argparse.Namespace) -> int:
             if getattr(args, name) is not None
         }
         preprocessing = replace(target.defaults, **changes)
+        metadata = ExportMetadata(
+            author=tuple(args.author),
+            author_email=tuple(args.author_email),
+            code_permalink=args.code_permalink,
+            description=args.description,
+            algorithm_name=args.algorithm_name,
+            ref_min_score=args.ref_min_score,
+            ref_max_score=args.ref_max_score,
+        )
+        target.output_name(args.out)  # a bad Minari folder name is refused before any work
         with open_dataset(args.dataset) as session:
             ids = select_episodes(
                 session, task=args.task, min_score=args.min_score, agent=preprocessing.agent
             )
+            if not ids:
+                what = _describe(args.dataset, args.task, args.min_score, preprocessing.agent)
+                print(f"crowdplay dataset export: {what}; nothing written", file=sys.stderr)
+                return EXIT_UNUSABLE
             filters = {"task": args.task, "min_score": args.min_score, "agent": preprocessing.agent}
             summary = export(
-                _Sized(_logs(session, ids), len(ids)),
+                _Sized(_episodes(session, ids), len(ids)),
                 args.out,
                 format=target.name,
                 preprocessing=preprocessing,
@@ -144,6 +187,7 @@ def _export(args: argparse.Namespace) -> int:
                 ray_address=args.ray_address,
                 source=str(dataset_path(args.dataset)),
                 extra={k: str(v) for k, v in filters.items() if v is not None},
+                metadata=metadata,
                 progress=not args.quiet,
             )
     except Error as err:
@@ -154,17 +198,19 @@ def _export(args: argparse.Namespace) -> int:
         f"wrote {summary.path}: {summary.episodes} episodes, {summary.steps} steps, "
         f"format {summary.format}{empty}"
     )
+    for note in summary.notes:
+        print(f"note: {note}")
     return EXIT_OK
 
 
 class _Sized:
     """An iterator with a known length (for the progress bar's total)."""
 
-    def __init__(self, items: Iterator[tuple[str, EpisodeLog]], length: int) -> None:
+    def __init__(self, items: Iterator[SourceEpisode], length: int) -> None:
         self._items = items
         self._length = length
 
-    def __iter__(self) -> Iterator[tuple[str, EpisodeLog]]:
+    def __iter__(self) -> Iterator[SourceEpisode]:
         return self._items
 
     def __len__(self) -> int:

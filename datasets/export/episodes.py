@@ -28,12 +28,15 @@ from crowdplay.datasets import (
     ProcessedTrajectory,
     processed_trajectory,
 )
-from crowdplay.episode import EpisodeLog
+from crowdplay.episode import EnvSpec, EpisodeLog
 from crowdplay.errors import Error, InvalidArgument
 from crowdplay.verifier import open_emulator
 
 __all__ = [
     "NUM_ACTIONS",
+    "SourceEpisode",
+    "EpisodeItem",
+    "EpisodeInfo",
     "ExportedEpisode",
     "Failure",
     "regenerate_episode",
@@ -45,6 +48,82 @@ NUM_ACTIONS = 18
 
 
 @dataclass(frozen=True, slots=True)
+class SourceEpisode:
+    """An episode to export, with the task it was played under (the dataset's ``task_id``).
+
+    Attributes:
+        episode_id: the id to record.
+        log: the episode.
+        task: its task; exports of bare logs use the log's game, as ``crowdplay dataset
+            import`` does without ``--task``.
+
+    Raises:
+        InvalidArgument: a field of the wrong type, or an empty id or task.
+    """
+
+    episode_id: str
+    log: EpisodeLog
+    task: str
+
+    def __post_init__(self) -> None:
+        for name in ("episode_id", "task"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise InvalidArgument(f"{name} must be a non-empty string, got {value!r}")
+        if not isinstance(self.log, EpisodeLog):
+            raise InvalidArgument(f"log must be an EpisodeLog, got {type(self.log).__name__}")
+
+    @classmethod
+    def of(cls, item: SourceEpisode | EpisodeLog | tuple[str, EpisodeLog]) -> SourceEpisode:
+        """``item`` as a source episode, recording the log's game as its task.
+
+        A log keeps its own id, an ``(episode_id, log)`` pair takes the given id.
+
+        Raises:
+            InvalidArgument: ``item`` is none of these.
+        """
+        if isinstance(item, SourceEpisode):
+            return item
+        if isinstance(item, EpisodeLog):
+            return cls(item.episode_id, item, item.env.game)
+        if (
+            isinstance(item, tuple)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], EpisodeLog)
+        ):
+            return cls(item[0], item[1], item[1].env.game)
+        raise InvalidArgument(
+            "episodes must be SourceEpisode values, EpisodeLog objects or "
+            f"(episode_id, EpisodeLog) pairs, got {type(item).__name__}"
+        )
+
+
+EpisodeItem = SourceEpisode | EpisodeLog | tuple[str, EpisodeLog]
+"""One episode given to an export: a source episode, a log, or an ``(episode_id, log)`` pair."""
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeInfo:
+    """What every export records about each episode: enough to split an export by game or task.
+
+    Attributes:
+        episode_id: the episode's id.
+        game: the ale-py ROM id it was played on, e.g. ``"space_invaders"``.
+        task: the task it was played under.
+        agent: whose trajectory was exported, e.g. ``"game_0>player_0"``.
+        seed: the ALE ``random_seed`` of the episode (not a Gymnasium reset seed:
+            docs/exports.md shows how to start an environment from it).
+    """
+
+    episode_id: str
+    game: str
+    task: str
+    agent: str
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
 class ExportedEpisode:
     """One episode's preprocessed arrays, one entry per step (``N`` of them).
 
@@ -52,6 +131,10 @@ class ExportedEpisode:
 
     Attributes:
         episode_id: the episode's id.
+        task: the task it was played under.
+        agent: whose trajectory it is.
+        env: the emulator settings it was played with (game, mode, difficulty, ...).
+        seed: its ALE random seed.
         trajectory: ``observations, actions, rewards, terminals`` as ``processed_trajectory``
             returns them.
         timeout: the episode ended without game over (frame limit, or the participant
@@ -62,6 +145,10 @@ class ExportedEpisode:
     """
 
     episode_id: str
+    task: str
+    agent: str
+    env: EnvSpec
+    seed: int
     trajectory: ProcessedTrajectory
     timeout: bool
     final_observation: NDArray[np.uint8] | None = None
@@ -70,6 +157,11 @@ class ExportedEpisode:
     def steps(self) -> int:
         """Number of steps."""
         return len(self.trajectory.actions)
+
+    @property
+    def info(self) -> EpisodeInfo:
+        """What exports record about the episode."""
+        return EpisodeInfo(self.episode_id, self.env.game, self.task, self.agent, self.seed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +178,11 @@ class Failure:
 
 
 def regenerate_episode(
-    episode_id: str, log: EpisodeLog, preprocessing: Preprocessing, with_final: bool
+    episode_id: str,
+    log: EpisodeLog,
+    preprocessing: Preprocessing,
+    with_final: bool,
+    task: str | None = None,
 ) -> ExportedEpisode | Failure:
     """Replay one episode into its :class:`ExportedEpisode`.
 
@@ -95,6 +191,7 @@ def regenerate_episode(
         log: the episode.
         preprocessing: how to regenerate observations.
         with_final: also compute :func:`final_observation`.
+        task: the task to record; None records the log's game.
 
     Returns:
         The episode (maybe without steps), or a :class:`Failure` when its replay raised a
@@ -108,6 +205,10 @@ def regenerate_episode(
         return Failure(episode_id, f"{type(err).__name__}: {err}")
     return ExportedEpisode(
         episode_id=episode_id,
+        task=log.env.game if task is None else task,
+        agent=preprocessing.agent,
+        env=log.env,
+        seed=log.seed,
         trajectory=trajectory,
         timeout=steps > 0 and not bool(trajectory.terminals[-1]),
         final_observation=final,

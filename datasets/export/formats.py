@@ -5,14 +5,17 @@ module imports its target library (Minari, d3rlpy) only inside its ``open_writer
 installs and imports without any of them, and a missing library is a :class:`MissingExtra`
 error naming the pip extra to install.
 
-Each format module defines ``open_writer(path, preprocessing, info) -> EpisodeWriter``.
+Each format module defines ``open_writer(path, preprocessing, info) -> EpisodeWriter`` and
+``output_name(path, requested) -> str`` (the name an output at ``path`` records, checked before
+any work).
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Protocol, cast
 
@@ -22,6 +25,7 @@ from crowdplay.errors import InvalidArgument, MissingExtra
 
 __all__ = [
     "EpisodeWriter",
+    "ExportMetadata",
     "ExportInfo",
     "ExportFormat",
     "FORMATS",
@@ -37,8 +41,12 @@ class EpisodeWriter(Protocol):
         """Write (or buffer) one episode."""
         ...
 
-    def close(self) -> None:
-        """Finish the output; the export is complete once this returns."""
+    def close(self) -> tuple[str, ...]:
+        """Finish the output; the export is complete once this returns.
+
+        Returns:
+            Notes for whoever reads the output, e.g. what it could not record.
+        """
         ...
 
     def abort(self) -> None:
@@ -46,27 +54,104 @@ class EpisodeWriter(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportMetadata:
+    """Who made an export and what it is: the descriptive metadata of Minari's ``create_dataset``.
+
+    Every format records the fields that are set; the Minari export fills the others with the
+    defaults of docs/exports.md. Validated when built.
+
+    Attributes:
+        author: the dataset's author(s).
+        author_email: their contact address(es).
+        code_permalink: a link to the code that generated the data.
+        description: what the dataset is.
+        algorithm_name: what generated the data (the default says human demonstrations).
+        ref_min_score: a reference score of a random policy, for
+            ``minari.get_normalized_score``; set with ``ref_max_score`` or not at all.
+        ref_max_score: a reference score of an expert, above ``ref_min_score``.
+
+    Raises:
+        InvalidArgument: a field of the wrong type, an empty string, or reference scores that
+            are not two finite numbers with ``ref_min_score < ref_max_score``.
+    """
+
+    author: tuple[str, ...] = ()
+    author_email: tuple[str, ...] = ()
+    code_permalink: str | None = None
+    description: str | None = None
+    algorithm_name: str | None = None
+    ref_min_score: float | None = None
+    ref_max_score: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("author", "author_email"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or not all(_is_text(v) for v in value):
+                raise InvalidArgument(f"{name} must be a tuple of non-empty strings, got {value!r}")
+        for name in ("code_permalink", "description", "algorithm_name"):
+            value = getattr(self, name)
+            if value is not None and not _is_text(value):
+                raise InvalidArgument(f"{name} must be a non-empty string or None, got {value!r}")
+        low, high = self.ref_min_score, self.ref_max_score
+        if (low is None) != (high is None):
+            raise InvalidArgument(
+                "ref_min_score and ref_max_score go together (a normalized score needs both), "
+                f"got {low!r} and {high!r}"
+            )
+        if low is not None and high is not None:
+            if not all(_is_number(v) for v in (low, high)) or not low < high:
+                raise InvalidArgument(
+                    "ref_min_score and ref_max_score must be finite numbers with "
+                    f"ref_min_score < ref_max_score, got {low!r} and {high!r}"
+                )
+
+    def as_dict(self) -> dict[str, object]:
+        """The fields that are set, by name (authors as lists)."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value not in (None, ()):
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @dataclass(frozen=True, slots=True)
 class ExportInfo:
     """What an export records about where its data came from.
 
     Attributes:
-        name: a name for the exported data (the output's file or folder name by default).
+        name: the exported data's name (for Minari its dataset id; see each format's
+            ``output_name``).
         source: where the episodes came from (a dataset's path, or ``"logs"``).
         ale_version: the ale-py version the observations were regenerated with.
         extra: more key/value pairs to record (task, filters, ...).
+        metadata: who made the export and what it is.
     """
 
     name: str
     source: str
     ale_version: str
     extra: Mapping[str, str] = field(default_factory=dict)
+    metadata: ExportMetadata = field(default_factory=ExportMetadata)
 
 
 class _OpenWriter(Protocol):
     def __call__(
         self, path: Path, preprocessing: Preprocessing, info: ExportInfo
     ) -> EpisodeWriter: ...
+
+
+class _OutputName(Protocol):
+    def __call__(self, path: Path, requested: str | None) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +185,19 @@ class ExportFormat:
         module = importlib.import_module(self.module)
         opener = cast(_OpenWriter, module.open_writer)
         return opener(path, preprocessing, info)
+
+    def output_name(self, path: Path, requested: str | None = None) -> str:
+        """The name an output at ``path`` records: ``requested``, or one derived from ``path``.
+
+        Imports the format's module, not its target library.
+
+        Raises:
+            InvalidArgument: the format cannot write an output of that name or at that path
+                (a Minari folder must be named ``<name>-v<version>``).
+        """
+        module = importlib.import_module(self.module)
+        name = cast(_OutputName, module.output_name)
+        return name(path, requested)
 
 
 FORMATS: Mapping[str, ExportFormat] = {

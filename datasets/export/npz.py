@@ -1,4 +1,4 @@
-"""The NumPy export: one ``.npz`` file, format ``crowdplay.export.npz/1``.
+"""The NumPy export: one ``.npz`` file, format ``crowdplay.export.npz/2``.
 
 Layout (every member a plain array; :func:`numpy.load` reads it with ``allow_pickle=False``).
 ``T`` is the number of steps over all episodes, ``E`` the number of episodes:
@@ -6,11 +6,13 @@ Layout (every member a plain array; :func:`numpy.load` reads it with ``allow_pic
 ==================  ===========  ==============================================================
 member              dtype        shape and meaning
 ==================  ===========  ==============================================================
-``format``          str          ``()``: ``"crowdplay.export.npz/1"``; checked on read
+``format``          str          ``()``: ``"crowdplay.export.npz/2"``; checked on read
 ``metadata``        str          ``()``: JSON object: ``preprocessing`` (agent, stack_n,
                                  framestack_axis_first, downsample_frequency,
                                  downsample_offset, check), ``ale_version``, ``name``,
-                                 ``source`` and any extra keys the export recorded
+                                 ``source``, the export metadata that was set (``author``,
+                                 ``description``, ...) and any extra keys the export
+                                 recorded (its filters)
 ``observations``    uint8        ``(T, 84, 84, stack_n)`` or ``(T, stack_n, 84, 84)``: the
                                  state in which each step's action was taken
 ``actions``         int64        ``(T,)``: ALE action ids, 0-17
@@ -22,7 +24,15 @@ member              dtype        shape and meaning
                                  ``episode_starts[i]:episode_starts[i + 1]``;
                                  ``episode_starts[E] == T``
 ``episode_ids``     str          ``(E,)``: each episode's id
+``episode_games``   str          ``(E,)``: each episode's game (ale-py ROM id)
+``episode_tasks``   str          ``(E,)``: each episode's task
+``episode_agents``  str          ``(E,)``: whose trajectory each episode is
+``episode_seeds``   int64        ``(E,)``: each episode's ALE random seed
 ==================  ===========  ==============================================================
+
+:func:`load_npz` also reads format ``crowdplay.export.npz/1``, which lacked the last four
+members: its games and tasks read as ``""``, its seeds as -1 and its agents as the
+preprocessing's agent.
 
 Every episode has at least one step, and its last step has exactly one of ``terminals`` and
 ``timeouts`` set (the arrays go straight into d3rlpy's ``MDPDataset(observations, actions,
@@ -32,9 +42,11 @@ episode in memory at a time.
 
 Example:
     >>> from crowdplay.datasets.export import load_npz
-    >>> data = load_npz("space_invaders.npz")  # doctest: +SKIP
+    >>> data = load_npz("atari.npz")  # doctest: +SKIP
     >>> for episode_id, rows in data.episodes():  # doctest: +SKIP
     ...     data.observations[rows], data.actions[rows]
+    >>> games = zip(data.rows(), data.episode_games)  # doctest: +SKIP
+    >>> breakout = [rows for rows, game in games if game == "breakout"]  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -53,19 +65,29 @@ import numpy as np
 from numpy.typing import NDArray
 
 from crowdplay.datasets import Preprocessing
-from crowdplay.datasets.export.episodes import ExportedEpisode
+from crowdplay.datasets.export.episodes import EpisodeInfo, ExportedEpisode
 from crowdplay.datasets.export.formats import ExportInfo
 from crowdplay.errors import ExportError, UnsupportedFormat
 
-__all__ = ["FORMAT", "SUPPORTED_FORMATS", "NpzExport", "NpzWriter", "open_writer", "load_npz"]
+__all__ = [
+    "FORMAT",
+    "SUPPORTED_FORMATS",
+    "NpzExport",
+    "NpzWriter",
+    "open_writer",
+    "output_name",
+    "load_npz",
+]
 
-FORMAT = "crowdplay.export.npz/1"
+FORMAT = "crowdplay.export.npz/2"
 """The format version this code writes."""
 
-SUPPORTED_FORMATS = frozenset({FORMAT})
+_FORMAT_1 = "crowdplay.export.npz/1"
+
+SUPPORTED_FORMATS = frozenset({_FORMAT_1, FORMAT})
 """The format versions :func:`load_npz` reads."""
 
-_MEMBERS = (
+_MEMBERS_1 = (
     "format",
     "metadata",
     "observations",
@@ -76,6 +98,8 @@ _MEMBERS = (
     "episode_starts",
     "episode_ids",
 )
+_EPISODE_MEMBERS = ("episode_games", "episode_tasks", "episode_agents", "episode_seeds")
+_MEMBERS = {_FORMAT_1: _MEMBERS_1, FORMAT: _MEMBERS_1 + _EPISODE_MEMBERS}
 _COPY_CHUNK = 1 << 24
 
 
@@ -95,12 +119,34 @@ class NpzExport:
     timeouts: NDArray[np.bool_]
     episode_starts: NDArray[np.int64]
     episode_ids: NDArray[np.str_]
+    episode_games: NDArray[np.str_]
+    episode_tasks: NDArray[np.str_]
+    episode_agents: NDArray[np.str_]
+    episode_seeds: NDArray[np.int64]
 
     def episodes(self) -> Iterator[tuple[str, slice]]:
         """Each episode's id and the slice of rows it spans, in order."""
-        for i, episode_id in enumerate(self.episode_ids):
-            start, stop = self.episode_starts[i], self.episode_starts[i + 1]
-            yield str(episode_id), slice(int(start), int(stop))
+        for episode_id, rows in zip(self.episode_ids, self.rows(), strict=True):
+            yield str(episode_id), rows
+
+    def rows(self) -> list[slice]:
+        """The slice of rows of each episode, in order."""
+        starts = self.episode_starts.tolist()
+        return [slice(start, stop) for start, stop in zip(starts, starts[1:], strict=False)]
+
+    def info(self) -> list[EpisodeInfo]:
+        """Each episode's id, game, task, agent and seed, in order."""
+        return [
+            EpisodeInfo(str(i), str(g), str(t), str(a), int(s))
+            for i, g, t, a, s in zip(
+                self.episode_ids,
+                self.episode_games,
+                self.episode_tasks,
+                self.episode_agents,
+                self.episode_seeds,
+                strict=True,
+            )
+        ]
 
 
 def load_npz(path: str | os.PathLike[str]) -> NpzExport:
@@ -117,18 +163,32 @@ def load_npz(path: str | os.PathLike[str]) -> NpzExport:
                 f"{path} declares format {declared!r}; this code reads "
                 f"{', '.join(sorted(SUPPORTED_FORMATS))}"
             )
-        missing = [m for m in _MEMBERS if m not in data.files]
+        missing = [m for m in _MEMBERS[declared] if m not in data.files]
         if missing:
-            raise UnsupportedFormat(f"{path} lacks the members {', '.join(missing)} of {FORMAT}")
+            raise UnsupportedFormat(f"{path} lacks the members {', '.join(missing)} of {declared}")
+        metadata = json.loads(str(data["metadata"]))
+        ids = data["episode_ids"]
+        if declared == _FORMAT_1:  # written before exports recorded each episode's game
+            agent = str(metadata.get("preprocessing", {}).get("agent", ""))
+            games = tasks = np.array([""] * len(ids), dtype=np.str_)
+            agents = np.array([agent] * len(ids), dtype=np.str_)
+            seeds = np.full(len(ids), -1, dtype=np.int64)
+        else:
+            games, tasks = data["episode_games"], data["episode_tasks"]
+            agents, seeds = data["episode_agents"], data["episode_seeds"]
         return NpzExport(
-            metadata=json.loads(str(data["metadata"])),
+            metadata=metadata,
             observations=data["observations"],
             actions=data["actions"],
             rewards=data["rewards"],
             terminals=data["terminals"],
             timeouts=data["timeouts"],
             episode_starts=data["episode_starts"],
-            episode_ids=data["episode_ids"],
+            episode_ids=ids,
+            episode_games=games,
+            episode_tasks=tasks,
+            episode_agents=agents,
+            episode_seeds=seeds,
         )
 
 
@@ -143,6 +203,7 @@ class NpzWriter:
             "ale_version": info.ale_version,
             "name": info.name,
             "source": info.source,
+            **info.metadata.as_dict(),
             **info.extra,
         }
         self._spool: IO[bytes] = tempfile.TemporaryFile(dir=path.parent)
@@ -151,7 +212,7 @@ class NpzWriter:
         self._terminals: list[NDArray[np.bool_]] = []
         self._timeouts: list[NDArray[np.bool_]] = []
         self._starts = [0]
-        self._ids: list[str] = []
+        self._episodes: list[EpisodeInfo] = []
 
     def add(self, episode: ExportedEpisode) -> None:
         """Append one episode."""
@@ -168,11 +229,12 @@ class NpzWriter:
         self._terminals.append(t)
         self._timeouts.append(timeouts)
         self._starts.append(self._starts[-1] + len(a))
-        self._ids.append(episode.episode_id)
+        self._episodes.append(episode.info)
 
-    def close(self) -> None:
+    def close(self) -> tuple[str, ...]:
         """Write the npz file."""
         steps = self._starts[-1]
+        episodes = self._episodes
         arrays: dict[str, NDArray[Any]] = {
             "format": np.array(FORMAT),
             "metadata": np.array(json.dumps(self._metadata, sort_keys=True)),
@@ -181,7 +243,11 @@ class NpzWriter:
             "terminals": _concatenate(self._terminals, np.bool_),
             "timeouts": _concatenate(self._timeouts, np.bool_),
             "episode_starts": np.array(self._starts, dtype=np.int64),
-            "episode_ids": np.array(self._ids, dtype=np.str_),
+            "episode_ids": np.array([e.episode_id for e in episodes], dtype=np.str_),
+            "episode_games": np.array([e.game for e in episodes], dtype=np.str_),
+            "episode_tasks": np.array([e.task for e in episodes], dtype=np.str_),
+            "episode_agents": np.array([e.agent for e in episodes], dtype=np.str_),
+            "episode_seeds": np.array([e.seed for e in episodes], dtype=np.int64),
         }
         with zipfile.ZipFile(self._path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
             with archive.open("observations.npy", "w", force_zip64=True) as member:
@@ -197,6 +263,7 @@ class NpzWriter:
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, array, allow_pickle=False)
         self._spool.close()
+        return ()
 
     def abort(self) -> None:
         """Discard the spooled observations."""
@@ -210,3 +277,8 @@ def _concatenate(parts: list[NDArray[Any]], dtype: type[np.generic]) -> NDArray[
 def open_writer(path: Path, preprocessing: Preprocessing, info: ExportInfo) -> NpzWriter:
     """Open an npz writer on ``path`` (the registry's entry point)."""
     return NpzWriter(path, preprocessing, info)
+
+
+def output_name(path: Path, requested: str | None) -> str:
+    """The name an npz export records: ``requested``, or the file name without its suffix."""
+    return requested or path.stem

@@ -18,8 +18,13 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from crowdplay.datasets import Preprocessing
-from crowdplay.datasets.export.episodes import ExportedEpisode, Failure, regenerate_episode
-from crowdplay.episode import EpisodeLog
+from crowdplay.datasets.export.episodes import (
+    EpisodeItem,
+    ExportedEpisode,
+    Failure,
+    SourceEpisode,
+    regenerate_episode,
+)
 from crowdplay.errors import InvalidArgument
 
 __all__ = ["START_METHOD", "regenerate"]
@@ -31,7 +36,7 @@ Result = ExportedEpisode | Failure
 
 
 def regenerate(
-    episodes: Iterable[tuple[str, EpisodeLog]],
+    episodes: Iterable[EpisodeItem],
     preprocessing: Preprocessing,
     *,
     with_final: bool = False,
@@ -40,7 +45,7 @@ def regenerate(
     """Regenerate ``episodes`` with ``workers`` processes; yield each result in input order.
 
     Args:
-        episodes: ``(episode_id, log)`` pairs, consumed lazily.
+        episodes: source episodes, logs or ``(episode_id, log)`` pairs, consumed lazily.
         preprocessing: how observations are regenerated.
         with_final: also compute each episode's final observation.
         workers: processes; 1 regenerates in this process.
@@ -49,17 +54,22 @@ def regenerate(
         What :func:`~crowdplay.datasets.export.episodes.regenerate_episode` returns per episode.
 
     Raises:
-        InvalidArgument: ``workers`` is not a positive integer.
+        InvalidArgument: ``workers`` is not a positive integer (at once), or an item is not an
+            episode (when it is reached).
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise InvalidArgument(f"workers must be a positive integer, got {workers!r}")
+    sources = map(SourceEpisode.of, episodes)
     if workers == 1:
-        return (regenerate_episode(i, log, preprocessing, with_final) for i, log in episodes)
-    return _pooled(episodes, preprocessing, with_final, workers)
+        return (
+            regenerate_episode(s.episode_id, s.log, preprocessing, with_final, s.task)
+            for s in sources
+        )
+    return _pooled(sources, preprocessing, with_final, workers)
 
 
 def _pooled(
-    episodes: Iterable[tuple[str, EpisodeLog]],
+    episodes: Iterator[SourceEpisode],
     preprocessing: Preprocessing,
     with_final: bool,
     workers: int,
@@ -68,11 +78,13 @@ def _pooled(
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[Future[Result]] = deque()
         try:
-            for episode_id, log in episodes:
+            for s in episodes:
                 if len(pending) >= 2 * workers:
                     yield pending.popleft().result()
                 pending.append(
-                    pool.submit(regenerate_episode, episode_id, log, preprocessing, with_final)
+                    pool.submit(
+                        regenerate_episode, s.episode_id, s.log, preprocessing, with_final, s.task
+                    )
                 )
             while pending:
                 yield pending.popleft().result()

@@ -18,9 +18,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from crowdplay.datasets import Preprocessing
-from crowdplay.datasets.export.episodes import ExportedEpisode, Failure, regenerate_episode
+from crowdplay.datasets.export.episodes import (
+    EpisodeItem,
+    ExportedEpisode,
+    Failure,
+    SourceEpisode,
+    regenerate_episode,
+)
 from crowdplay.datasets.export.formats import missing_extra
-from crowdplay.episode import EpisodeLog
 
 __all__ = ["regenerate_on_ray"]
 
@@ -34,7 +39,7 @@ def _ray() -> Any:
 
 
 def regenerate_on_ray(
-    episodes: Iterable[tuple[str, EpisodeLog]],
+    episodes: Iterable[EpisodeItem],
     preprocessing: Preprocessing,
     *,
     with_final: bool = False,
@@ -43,7 +48,7 @@ def regenerate_on_ray(
     """Regenerate ``episodes`` as Ray tasks; yield each result in input order.
 
     Args:
-        episodes: ``(episode_id, log)`` pairs, consumed lazily.
+        episodes: source episodes, logs or ``(episode_id, log)`` pairs, consumed lazily.
         preprocessing: how observations are regenerated.
         with_final: also compute each episode's final observation.
         address: the Ray cluster to connect to when not connected yet (``"auto"``, an address,
@@ -60,10 +65,10 @@ def regenerate_on_ray(
         task = ray.remote(num_cpus=1)(regenerate_episode)
         window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
         pending: deque[Any] = deque()
-        for episode_id, log in episodes:
+        for s in map(SourceEpisode.of, episodes):
             if len(pending) >= window:
                 yield ray.get(pending.popleft())
-            pending.append(task.remote(episode_id, log, preprocessing, with_final))
+            pending.append(task.remote(s.episode_id, s.log, preprocessing, with_final, s.task))
         while pending:
             yield ray.get(pending.popleft())
     finally:

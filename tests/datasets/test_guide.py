@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from crowdplay.datasets import Preprocessing, UserType, processed_trajectory
+from tests.conftest import bare_ale_for
 from tests.datasets.conftest import Recorded
 
 P0 = "game_0>player_0"
@@ -166,5 +167,44 @@ def test_raw_trajectory_carries_ram_user_type_and_statistics(
         assert {step.user_type for step in trajectory} == {UserType.HUMAN}
         assert trajectory.statistics == episode.keyword_data
         assert trajectory.statistics[P0]["Score"] == sum(step.reward for step in trajectory)
+    finally:
+        _close(session)
+
+
+def test_raw_trajectory_reads_as_the_guides_step_dictionaries(data_root: Path) -> None:
+    from crowdplay.datasets import EpisodeModel, get_engine_and_session
+
+    _, session = get_engine_and_session("crowdplay_atari-v0")
+    try:
+        episode = session.get(EpisodeModel, "si-insideout-mturk-2")
+        assert episode is not None
+        trajectory = episode.get_raw_trajectory()
+        step_number = 700
+        # --- the guide, as written (it spells the agent game_0>agent_0) ---
+        # fmt: off
+        ram = trajectory[step_number]['info']['game_0>agent_0']['RAM']
+        user_type = trajectory[step_number]['user_type']['game_0>agent_0']
+        # fmt: on
+        # --- end of the guide ---
+        # ... and with the agent ids its metadata uses (game_0>player_0).
+        assert np.array_equal(trajectory[step_number]["info"][P0]["RAM"], ram)
+        assert trajectory[step_number]["user_type"][P0] == user_type
+
+        # The RAM after frame step_number + 1, from a bare ale-py replay of the log.
+        ale = bare_ale_for(episode.log)
+        for action in episode.log.actions[0][: step_number + 1]:
+            ale.act(action)
+        assert np.array_equal(ram, ale.getRAM()) and ram.dtype == np.uint8
+        assert user_type == 1  # a human played every frame
+        assert all(step["user_type"][P0] == 1 for step in trajectory)
+        # The rest of the original step dictionary agrees with the attributes.
+        step = trajectory[step_number]
+        assert step["action"][P0]["game"] == episode.log.actions[0][step_number]
+        assert np.array_equal(step["prev_obs"][P0]["image"], trajectory[step_number].observation)
+        assert sum(s["reward"][P0] for s in trajectory) == episode.keyword_data[P0]["Score"]
+        end = episode.log.end
+        assert end is not None and end.reason == "ended_by_participant"
+        assert not any(s["done"][P0] for s in trajectory)  # no game over, no frame limit
+        assert step["info"][P0]["ale.lives"] == step.lives
     finally:
         _close(session)

@@ -163,6 +163,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "PYTHONUNBUFFERED": "1",
         "CROWDPLAY_ADMIN_TOKEN": ADMIN_TOKEN,
         "CROWDPLAY_SECRET_KEY": "k" * 40,
+        # Recorded logs are streamed far faster than real time: lift the real-time bound.
+        "CROWDPLAY_REALTIME_SLACK": "1e9",
     }
     with log_path.open("wb") as out:
         process = subprocess.Popen(
@@ -434,3 +436,22 @@ def test_the_command_line_reads_the_token_from_the_environment(
     )
     assert denied.returncode == 2
     assert "refused the researcher token (401)" in denied.stderr
+
+
+def test_a_sync_with_nothing_new_says_so_in_one_line(server: Server, tmp_path: Path) -> None:
+    path = tmp_path / "up-to-date"
+    first = sync(server.url, ADMIN_TOKEN, path, progress=False)
+    assert first.added  # the dataset now has everything the server accepted
+    again = subprocess.run(
+        [CROWDPLAY, "dataset", "sync", server.url, "--dataset", str(path)],
+        env={**os.environ, TOKEN_ENV_VAR: ADMIN_TOKEN},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == ""  # no progress bar, empty or otherwise
+    n = len(server.accepted())
+    assert again.stdout.splitlines() == [
+        f"nothing new on {server.url} ({n} accepted episodes there)"
+    ]

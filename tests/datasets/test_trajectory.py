@@ -107,3 +107,25 @@ def test_agent_ids(breakout_log: EpisodeLog) -> None:
 def test_an_unknown_agent_is_refused_at_once(breakout_log: EpisodeLog, agent: str) -> None:
     with pytest.raises(UnknownAgent, match=f"has no agent '{agent}'; its agents are"):
         raw_steps(breakout_log, agent=agent)
+
+
+def test_a_step_reads_as_the_original_step_dictionary(breakout_log: EpisodeLog) -> None:
+    runs = (ControllerRun("human", 120), ControllerRun("ai:fallback-v1", 180))
+    log = dataclasses.replace(breakout_log, controllers=(runs,))
+    replay = list(transitions(log))
+    for step, t in zip(raw_steps(log), replay, strict=True):
+        for agent in ("game_0>player_0", "game_0>agent_0"):  # the guide uses both spellings
+            assert step["user_type"][agent] == (1 if t.frame <= 120 else 2)
+            assert bytes(step["info"][agent]["RAM"]) == t.ram
+            assert step["info"][agent]["ale.lives"] == t.lives[0]
+            assert step["action"][agent] == {"game": t.actions[0]}
+            assert step["reward"][agent] == t.rewards[0]
+            assert step["done"][agent] == (t.terminated or t.truncated)
+    step = raw_trajectory(log)[0]
+    assert step.keys() == ("prev_obs", "action", "reward", "done", "info", "user_type")
+    assert "info" in step and "obs" not in step
+    assert dict(step["user_type"]) == {"game_0>player_0": UserType.HUMAN}
+    with pytest.raises(KeyError, match="'obs' is not a key of a raw step; its keys are prev_obs"):
+        step["obs"]
+    with pytest.raises(KeyError, match="this is game_0>player_0's trajectory"):
+        step["info"]["game_0>player_1"]

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from crowdplay.datasets import Preprocessing, processed_trajectory
-from crowdplay.datasets.export import FORMATS, export, load_npz
+from crowdplay.datasets.export import (
+    FORMATS,
+    EpisodeInfo,
+    ExportMetadata,
+    SourceEpisode,
+    export,
+    load_npz,
+)
 from crowdplay.datasets.export.npz import FORMAT
 from crowdplay.episode import EpisodeLog
 from crowdplay.errors import ExportError, InvalidArgument, MissingExtra, UnsupportedFormat
@@ -52,8 +59,12 @@ def test_the_file_is_plain_numpy_without_pickles(tmp_path: Path, stopped_log: Ep
     options = Preprocessing(stack_n=1, framestack_axis_first=True, downsample_offset=2)
     export([("renamed", stopped_log)], path, preprocessing=options, progress=False)
     with np.load(path, allow_pickle=False) as data:
-        assert str(data["format"]) == FORMAT == "crowdplay.export.npz/1"
+        assert str(data["format"]) == FORMAT == "crowdplay.export.npz/2"
         assert list(data["episode_ids"]) == ["renamed"]
+        # A bare log records its game as its task.
+        assert list(data["episode_games"]) == list(data["episode_tasks"]) == ["pong"]
+        assert list(data["episode_agents"]) == ["game_0>player_0"]
+        assert list(data["episode_seeds"]) == [stopped_log.seed]
         assert json.loads(str(data["metadata"]))["preprocessing"]["downsample_offset"] == 2
         expected = processed_trajectory(stopped_log, options)
         assert np.array_equal(data["observations"], expected.observations)
@@ -63,8 +74,8 @@ def test_the_file_is_plain_numpy_without_pickles(tmp_path: Path, stopped_log: Ep
 
 def test_a_file_of_another_format_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "future.npz"
-    np.savez(path, format=np.array("crowdplay.export.npz/2"))
-    with pytest.raises(UnsupportedFormat, match="declares format 'crowdplay.export.npz/2'"):
+    np.savez(path, format=np.array("crowdplay.export.npz/3"))
+    with pytest.raises(UnsupportedFormat, match="declares format 'crowdplay.export.npz/3'"):
         load_npz(path)
     np.savez(path, actions=np.zeros(3))
     with pytest.raises(UnsupportedFormat, match="declares format None"):
@@ -72,6 +83,20 @@ def test_a_file_of_another_format_version_is_refused(tmp_path: Path) -> None:
     np.savez(path, format=np.array(FORMAT), actions=np.zeros(3))
     with pytest.raises(UnsupportedFormat, match="lacks the members metadata, observations"):
         load_npz(path)
+
+
+def test_a_file_of_format_1_still_reads(tmp_path: Path, stopped_log: EpisodeLog) -> None:
+    path = tmp_path / "v2.npz"
+    export([stopped_log], path, progress=False)
+    with np.load(path, allow_pickle=False) as data:
+        members = {k: data[k] for k in data.files if k not in ("format",) and "games" not in k}
+    del members["episode_tasks"], members["episode_agents"], members["episode_seeds"]
+    old = tmp_path / "v1.npz"
+    np.savez(old, format=np.array("crowdplay.export.npz/1"), **members)
+    data = load_npz(old)
+    assert np.array_equal(data.observations, load_npz(path).observations)
+    assert list(data.episode_games) == list(data.episode_tasks) == [""]  # not recorded in v1
+    assert list(data.episode_agents) == ["game_0>player_0"] and list(data.episode_seeds) == [-1]
 
 
 def test_an_episode_that_fails_leaves_nothing_behind(
@@ -89,6 +114,41 @@ def test_an_existing_output_is_never_overwritten(tmp_path: Path, stopped_log: Ep
     with pytest.raises(ExportError, match="exists"):
         export([stopped_log], path, progress=False)
     assert path.read_bytes() == b"keep me"
+
+
+def test_each_episode_records_its_game_task_and_agent(
+    tmp_path: Path, game_over_log: EpisodeLog, stopped_log: EpisodeLog
+) -> None:
+    """An export of two games splits by game and task without the dataset it came from."""
+    episodes = [
+        SourceEpisode("b", game_over_log, "breakout-hard"),
+        SourceEpisode("p", stopped_log, "pong-insideout"),
+        ("b2", game_over_log),  # a bare pair: its game is its task
+    ]
+    p1 = Preprocessing(agent="game_0>player_0")
+    export(episodes, tmp_path / "mixed.npz", preprocessing=p1, progress=False)
+    data = load_npz(tmp_path / "mixed.npz")
+    assert data.info() == [
+        EpisodeInfo("b", "breakout", "breakout-hard", "game_0>player_0", game_over_log.seed),
+        EpisodeInfo("p", "pong", "pong-insideout", "game_0>player_0", stopped_log.seed),
+        EpisodeInfo("b2", "breakout", "breakout", "game_0>player_0", game_over_log.seed),
+    ]
+    pong = [
+        rows for rows, game in zip(data.rows(), data.episode_games, strict=True) if game == "pong"
+    ]
+    assert np.array_equal(
+        np.concatenate([data.actions[rows] for rows in pong]),
+        processed_trajectory(stopped_log).actions,
+    )
+
+
+def test_an_export_with_nothing_to_write_writes_nothing(tmp_path: Path) -> None:
+    tiny = record(make_env("breakout"), 5, (bytes(3),), episode_id="tiny")
+    with pytest.raises(ExportError, match="none of the 1 episodes has a step to export"):
+        export([tiny], tmp_path / "t.npz", progress=False)
+    with pytest.raises(ExportError, match="no episodes were given to export"):
+        export([], tmp_path / "t.npz", progress=False)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_episodes_without_a_step_are_left_out_and_reported(
@@ -139,5 +199,27 @@ def test_a_missing_extra_is_named(
     monkeypatch.setitem(sys.modules, module, None)  # import now raises ImportError
     assert FORMATS[name].extra == name
     with pytest.raises(MissingExtra, match=rf"pip install 'crowdplay\[{name}\]'"):
-        export([stopped_log], tmp_path / "x", format=name, progress=False)
+        export([stopped_log], tmp_path / "x-v0", format=name, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"author": "Ada"}, "author must be a tuple of non-empty strings"),
+        ({"description": " "}, "description must be a non-empty string or None"),
+        ({"ref_min_score": 0.0}, "ref_min_score and ref_max_score go together"),
+        ({"ref_min_score": 5.0, "ref_max_score": 5.0}, "ref_min_score < ref_max_score"),
+        ({"ref_min_score": 0.0, "ref_max_score": float("inf")}, "must be finite numbers"),
+    ],
+)
+def test_bad_metadata_is_refused_when_built(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message):
+        ExportMetadata(**fields)  # type: ignore[arg-type]
+
+
+def test_a_source_episode_needs_an_id_a_log_and_a_task(stopped_log: EpisodeLog) -> None:
+    with pytest.raises(InvalidArgument, match="task must be a non-empty string, got ''"):
+        SourceEpisode("x", stopped_log, "")
+    with pytest.raises(InvalidArgument, match="log must be an EpisodeLog, got str"):
+        SourceEpisode("x", "log.json", "pong")  # type: ignore[arg-type]
