@@ -13,9 +13,9 @@ import asyncio
 import signal
 
 from hypercorn.asyncio import serve
-from hypercorn.config import Config
 
 from crowdplay.server import Settings, create_app
+from crowdplay.server.web.app import hypercorn_config
 
 
 def main() -> None:
@@ -27,10 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env(db_path=args.db, port=args.port, abandon_after=3600.0)
     app = create_app(settings, seeds=lambda: args.seed)
-    config = Config()
-    config.bind = [f"127.0.0.1:{args.port}"]
-    config.accesslog = None
-    config.backlog = 2048
+    config = hypercorn_config("127.0.0.1", args.port)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -20,6 +20,7 @@ __all__ = [
     "InvalidArgument",
     "UnknownAgent",
     "WorkerLost",
+    "Conflict",
     "DatasetNotFound",
     "UnsupportedDatasetFormat",
     "EpisodeRefused",
@@ -97,6 +98,10 @@ class BadRequest(Error):
 
 class WorkerLost(Error):
     """A replay worker process died (or was stopped) before it answered; it has been replaced."""
+
+
+class Conflict(BadRequest):
+    """A request conflicts with what is stored (a second session for a finished task)."""
 
 
 class DatasetNotFound(Error):

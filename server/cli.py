@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from crowdplay.errors import Error
-from crowdplay.server.database import Database
+from crowdplay.server.database import Database, ServerLock
 from crowdplay.server.models import Episode, Session
 from crowdplay.server.settings import Settings
 from crowdplay.server.study.identities import pseudonym
@@ -82,13 +82,16 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     from hypercorn.asyncio import serve
-    from hypercorn.config import Config
 
-    from crowdplay.server.web.app import create_app
+    from crowdplay.server.web.app import create_app, hypercorn_config
 
     try:
         settings = _settings(args)
         app = create_app(settings)
+        lock = None
+        if settings.db_url is None:  # the embedded SQLite file: one server at a time
+            lock = ServerLock(settings.db_path)
+            lock.acquire()
     except Error as err:
         print(f"crowdplay serve: {err}", file=sys.stderr)
         return 2
@@ -99,10 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    config = Config()
-    config.bind = [f"{settings.host}:{settings.port}"]
-    config.accesslog = None
-    config.graceful_timeout = 5
+    config = hypercorn_config(settings.host, settings.port)
     print(
         f"CrowdPlay is running on {settings.database_url}\n"
         f"  participants: http://{settings.host}:{settings.port}/\n"
@@ -117,7 +117,11 @@ def _serve(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, stop.set)
         await serve(app, config, shutdown_trigger=stop.wait)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        if lock is not None:
+            lock.release()
     return 0
 
 
@@ -205,9 +209,14 @@ def _episodes(args: argparse.Namespace) -> int:
         print(
             f"{r['episode_id']:24} {r['task']:18} {r['participant']:16} {r['frames']:>7} "
             f"{'' if r['score'] is None else r['score']:>6} {r['verdict'] or r['status']:10} "
-            f"{r['end_reason'] or ''}{': ' + r['reason'] if r['verdict'] == 'rejected' else ''}"
+            f"{r['end_reason'] or ''}{': ' + r['reason'] if r['verdict'] in _EXPLAINED else ''}"
+            f"{' (duplicate of ' + r['duplicate_of'] + ')' if r['duplicate_of'] else ''}"
         )
     return 0
+
+
+_EXPLAINED = ("rejected", "unusable", "error")
+"""Verdicts whose reason ``crowdplay episodes`` prints."""
 
 
 async def _episode_rows(settings: Settings) -> list[dict[str, Any]]:
@@ -234,6 +243,8 @@ async def _episode_rows(settings: Settings) -> list[dict[str, Any]]:
             "end_reason": e.end_reason,
             "reason": (e.verdict or {}).get("reason"),
             "divergence_frame": (e.verdict or {}).get("divergence_frame"),
+            "duplicate_of": e.duplicate_of,
+            "emulated_frames": e.emulated_frames,
         }
         for e, participant_id in pairs
     ]

@@ -6,7 +6,10 @@ WAL is on disk before the commit returns); PostgreSQL works through ``Settings.d
 
 from __future__ import annotations
 
-from typing import Any
+import fcntl
+import os
+from pathlib import Path
+from typing import IO, Any
 
 from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.ext.asyncio import (
@@ -19,7 +22,10 @@ from sqlalchemy.ext.asyncio import (
 from crowdplay.errors import ConfigError
 from crowdplay.server.models import Base
 
-__all__ = ["Database"]
+__all__ = ["Database", "ServerLock"]
+
+PRIVATE = 0o600
+"""The database's files hold platform ids and raffle addresses: only their owner reads them."""
 
 
 class Database:
@@ -34,15 +40,30 @@ class Database:
             self.engine, expire_on_commit=False
         )
 
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None for another database."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)
+
     async def create(self) -> None:
         """Create missing tables, and add columns a newer server version introduced.
+
+        A new SQLite file is created readable by its owner only (mode 600), as are its WAL files.
 
         Raises:
             ConfigError: the database lacks a required column that cannot be added in place.
         """
+        if self.path is not None:
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE))
+            _make_private(self.path)
         async with self.engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
             await conn.run_sync(_add_missing_columns)
+        if self.path is not None:
+            _make_private(self.path)
 
     async def close(self) -> None:
         """Close every pooled connection."""
@@ -84,3 +105,54 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def _make_private(path: Path) -> None:
+    """Mode 600 for the database file and the WAL files SQLite keeps beside it."""
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        candidate = path.with_name(name)
+        if candidate.exists():
+            candidate.chmod(PRIVATE)
+
+
+class ServerLock:
+    """The one server allowed on a SQLite file: a lock on ``<db>.lock`` held while it runs.
+
+    Two servers on one SQLite file would race on the same chunk numbers; several instances need
+    PostgreSQL. Commands that only read (``crowdplay episodes``) do not take the lock.
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = db_path.with_name(db_path.name + ".lock")
+        self._file: IO[str] | None = None
+
+    def acquire(self) -> None:
+        """Take the lock.
+
+        Raises:
+            ConfigError: another server holds it (the message names the file and its process).
+        """
+        handle = open(self.path, "a+", encoding="ascii")  # held until release()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            database = self.path.with_suffix("")
+            raise ConfigError(
+                f"another CrowdPlay server (process {holder}) is using {database}; stop it "
+                "first, or give this one its own --db (several instances need PostgreSQL)"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        """Give the lock up."""
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None

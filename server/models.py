@@ -59,6 +59,8 @@ class Session(Base):
     finished_at: Mapped[datetime | None]
     # The incentive treatment this session was assigned (None: the task has none).
     treatment: Mapped[str | None] = mapped_column(String(32))
+    # The MTurk assignment this session answers (one session per assignment), if any.
+    assignment: Mapped[str | None] = mapped_column(String(256), unique=True)
     # Session-level statistics and the payment computed from them when the session finished.
     statistics: Mapped[dict[str, Any] | None]
     payment: Mapped[dict[str, Any] | None]
@@ -97,6 +99,10 @@ class Episode(Base):
     # Frames the server emulated to reach the verdict (live replay plus any replay of the stored
     # log): equal to ``frames`` when the live replay was the verification.
     emulated_frames: Mapped[int | None]
+    # The sha256 of the episode's action streams, and the earlier accepted episode (of anyone)
+    # whose actions were identical: such a duplicate is kept and listed, but never paid.
+    actions_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    duplicate_of: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

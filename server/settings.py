@@ -45,6 +45,10 @@ class Settings:
         progress_interval: seconds between two live progress messages to one participant.
         max_chunk_frames: the most frames one chunk may carry.
         checkpoint_interval: K, frames between checkpoints, for new episodes.
+        hello_timeout: seconds a new WebSocket has to say ``hello`` before it is closed.
+        realtime_slack: seconds of play a client may be ahead of the wall clock since its
+            episode was issued (docs/protocol.md, "Real time"); only load tests of recorded logs
+            raise it.
     """
 
     db_path: Path = Path("crowdplay.sqlite")
@@ -62,6 +66,8 @@ class Settings:
     progress_interval: float = 1.0
     max_chunk_frames: int = 600
     checkpoint_interval: int = 60
+    hello_timeout: float = 10.0
+    realtime_slack: float = 3.0
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < 32:
@@ -76,10 +82,12 @@ class Settings:
             or self.live_workers < 1
             or self.max_chunk_frames < 1
             or self.progress_interval < 0
+            or not self.realtime_slack >= 0
+            or not self.hello_timeout > 0
         ):
             raise ConfigError(
                 "abandon_after, verifier_workers, live_workers and max_chunk_frames must be "
-                "positive, progress_interval not negative"
+                "positive (hello_timeout too), progress_interval and realtime_slack not negative"
             )
         if self.max_chunk_frames < self.checkpoint_interval:
             raise ConfigError("max_chunk_frames must be at least checkpoint_interval")
@@ -114,6 +122,8 @@ class Settings:
             "progress_interval": float,
             "max_chunk_frames": int,
             "checkpoint_interval": int,
+            "realtime_slack": float,
+            "hello_timeout": float,
         }
         for name, convert in conversions.items():
             raw = environ.get(PREFIX + name.upper())

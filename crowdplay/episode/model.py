@@ -22,6 +22,9 @@ __all__ = [
     "NUM_ACTIONS",
     "DEFAULT_CHECKPOINT_INTERVAL",
     "MAX_SEED",
+    "MAX_FRAMES",
+    "MAX_REWARD",
+    "MAX_SETTING",
     "EndReason",
     "END_REASONS",
     "EnvSpec",
@@ -45,6 +48,15 @@ DEFAULT_CHECKPOINT_INTERVAL = 60
 
 MAX_SEED = 2**31 - 1
 """ALE's ``random_seed`` is a non-negative 32-bit signed integer."""
+
+MAX_FRAMES = 2**31 - 1
+"""The largest frame number (and frame count) a log may hold: ALE counts frames in an ``int``."""
+
+MAX_REWARD = 2**31 - 1
+"""The largest cumulative reward magnitude a checkpoint may claim (Atari scores are far below)."""
+
+MAX_SETTING = 255
+"""The largest game mode or difficulty number (ALE's are small)."""
 
 EndReason = Literal["game_over", "truncated", "ended_by_participant", "abandoned"]
 END_REASONS: tuple[str, ...] = get_args(EndReason)
@@ -104,12 +116,18 @@ class EnvSpec:
             MalformedLog,
             f"env.ale_version must be a version string like '0.12.1', got {self.ale_version!r}",
         )
-        for name in ("mode", "difficulty", "frameskip", "max_num_frames_per_episode", "players"):
+        for name, limit in (
+            ("mode", MAX_SETTING),
+            ("difficulty", MAX_SETTING),
+            ("frameskip", MAX_SETTING),
+            ("max_num_frames_per_episode", MAX_FRAMES),
+            ("players", MAX_SETTING),
+        ):
             value = getattr(self, name)
             _require(
-                _is_int(value) and value >= 0,
+                _is_int(value) and 0 <= value <= limit,
                 MalformedLog,
-                f"env.{name} must be a non-negative integer, got {value!r}",
+                f"env.{name} must be an integer in [0, {limit}], got {value!r}",
             )
         p = self.repeat_action_probability
         _require(
@@ -145,9 +163,9 @@ class Checkpoint:
 
     def __post_init__(self) -> None:
         _require(
-            _is_int(self.frame) and self.frame >= 1,
+            _is_int(self.frame) and 1 <= self.frame <= MAX_FRAMES,
             MalformedLog,
-            f"checkpoint frame must be a positive integer, got {self.frame!r}",
+            f"checkpoint frame must be an integer in [1, {MAX_FRAMES}], got {self.frame!r}",
         )
         _require(
             isinstance(self.digest, str) and _DIGEST.fullmatch(self.digest) is not None,
@@ -156,9 +174,11 @@ class Checkpoint:
             f"got {self.digest!r}",
         )
         _require(
-            isinstance(self.rewards, tuple) and all(_is_int(r) for r in self.rewards),
+            isinstance(self.rewards, tuple)
+            and all(_is_int(r) and -MAX_REWARD <= r <= MAX_REWARD for r in self.rewards),
             MalformedLog,
-            f"checkpoint rewards at frame {self.frame} must be integers, got {self.rewards!r}",
+            f"checkpoint rewards at frame {self.frame} must be integers in "
+            f"[-{MAX_REWARD}, {MAX_REWARD}], got {self.rewards!r}",
         )
 
 
@@ -184,9 +204,9 @@ class ControllerRun:
             f"controller must be 'human' or 'ai:<policy id>', got {self.controller!r}",
         )
         _require(
-            _is_int(self.frames) and self.frames >= 1,
+            _is_int(self.frames) and 1 <= self.frames <= MAX_FRAMES,
             MalformedLog,
-            f"controller run length must be a positive integer, got {self.frames!r}",
+            f"controller run length must be an integer in [1, {MAX_FRAMES}], got {self.frames!r}",
         )
 
 
@@ -204,9 +224,9 @@ class End:
 
     def __post_init__(self) -> None:
         _require(
-            _is_int(self.frame) and self.frame >= 0,
+            _is_int(self.frame) and 0 <= self.frame <= MAX_FRAMES,
             MalformedLog,
-            f"end.frame must be a non-negative integer, got {self.frame!r}",
+            f"end.frame must be an integer in [0, {MAX_FRAMES}], got {self.frame!r}",
         )
         _require(
             self.reason in END_REASONS,
@@ -259,9 +279,10 @@ class EpisodeLog:
             f"seed must be an integer in [0, {MAX_SEED}], got {self.seed!r}",
         )
         _require(
-            _is_int(self.checkpoint_interval) and self.checkpoint_interval >= 1,
+            _is_int(self.checkpoint_interval) and 1 <= self.checkpoint_interval <= MAX_FRAMES,
             MalformedLog,
-            f"checkpoint_interval must be a positive integer, got {self.checkpoint_interval!r}",
+            f"checkpoint_interval must be an integer in [1, {MAX_FRAMES}], "
+            f"got {self.checkpoint_interval!r}",
         )
         self._check_actions()
         self._check_controllers()

@@ -16,7 +16,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -38,7 +38,13 @@ from crowdplay.server.models import Chunk, Episode, utcnow
 from crowdplay.server.study.tasks import Task
 from crowdplay.verifier import make_env
 
-__all__ = ["Ack", "EpisodeStore"]
+__all__ = ["Ack", "EpisodeStore", "FPS", "CLOCK_TOLERANCE"]
+
+FPS = 60
+"""Frames per second of wall-clock time at which participants play."""
+
+CLOCK_TOLERANCE = 1.01
+"""How much faster than the server's clock a client's may run (1%)."""
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,7 @@ class EpisodeStore:
         checkpoint_interval: K for new episodes.
         max_chunk_frames: the most frames one chunk may hold.
         tasks: the tasks (for each episode's statistics).
+        realtime_slack: seconds of play a client may be ahead of real time.
         seeds: where new episodes' seeds come from (default: unpredictable).
     """
 
@@ -77,9 +84,11 @@ class EpisodeStore:
         checkpoint_interval: int,
         max_chunk_frames: int,
         tasks: Mapping[str, Task] | None = None,
+        realtime_slack: float = 3.0,
         seeds: Callable[[], int] | None = None,
     ) -> None:
         self.db = db
+        self.realtime_slack = realtime_slack
         self.tasks = tasks or {}
         self.live = live
         self.verifier = verifier
@@ -150,6 +159,7 @@ class EpisodeStore:
                         Episode.seed,
                         Episode.task_id,
                         Episode.checkpoint_interval,
+                        Episode.created_at,
                     ).where(Episode.id == episode_id)
                 )
             ).one_or_none()
@@ -180,6 +190,7 @@ class EpisodeStore:
                 ),
             )
             now = utcnow()
+            self._check_real_time(chunk, row.created_at, now)
             await conn.execute(
                 insert(Chunk).values(
                     episode_id=episode_id,
@@ -203,6 +214,27 @@ class EpisodeStore:
         if chunk.end is not None:
             self.verifier.schedule(episode_id)
         return Ack(chunk.seq, chunk.end is not None, chunk)
+
+    def _check_real_time(self, chunk: ChunkData, issued: datetime, now: datetime) -> None:
+        """Refuse frames that could not have been played since the episode was issued.
+
+        A browser plays at most 60 frames per second of wall-clock time; :data:`CLOCK_TOLERANCE`
+        allows for a fast clock and ``realtime_slack`` for timing jitter. A pause only lets the
+        wall clock run ahead, and a reconnecting client's burst of frames already played still
+        fits, so only play faster than real time is refused.
+
+        Raises:
+            BadRequest: naming the chunk, its last frame and the elapsed time; nothing is stored.
+        """
+        elapsed = (now - issued).total_seconds()
+        allowed = FPS * (elapsed * CLOCK_TOLERANCE + self.realtime_slack)
+        last = chunk.start + chunk.frames
+        if last > allowed:
+            raise BadRequest(
+                f"chunk {chunk.seq} ends on frame {last}, but only {elapsed:.1f} s have passed "
+                f"since the episode was issued (at most {int(allowed)} frames at {FPS} frames/s): "
+                "play faster than real time is refused"
+            )
 
     def followed(self, episode_id: str, env: dict[str, Any], seed: int, task_id: str) -> Followed:
         """What the live replay needs to follow an episode of ``task_id``."""

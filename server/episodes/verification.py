@@ -6,13 +6,19 @@ end, that replay's verdict and statistics are the verification. Otherwise (a wor
 server restarted, the episode was taken over by another instance) one worker process replays the
 stored log. Either way the episode is emulated once; ``Episode.emulated_frames`` records how many
 frames the server emulated for it.
+
+An accepted episode whose action streams equal an earlier accepted episode's (any participant's)
+is marked ``duplicate_of`` that one: replay proves consistency with the seed, not that a person
+played, and a constant stream (all FIRE in Space Invaders) gives the same checkpoints under every
+seed. Duplicates are kept and listed but never count toward pay or requirements.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy import ScalarSelect, func, select, update
 from sqlalchemy.orm import aliased
@@ -30,7 +36,7 @@ from crowdplay.server.study.incentives import meets
 from crowdplay.server.study.tasks import Task
 from crowdplay.verifier import Status, Verdict, unusable
 
-__all__ = ["Verifier", "VerdictListener"]
+__all__ = ["Verifier", "VerdictListener", "actions_sha256"]
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +90,8 @@ class Verifier:
             self.schedule(episode_id)
         return len(ids)
 
-    async def wait(self, episode_id: str, timeout: float) -> Verdict | None:
-        """The episode's verdict once it is stored, or None after ``timeout`` seconds."""
+    async def wait(self, episode_id: str, timeout: float | None) -> Verdict | None:
+        """The episode's verdict once it is stored, or None after ``timeout`` seconds (if any)."""
         async with self.db.session() as s:
             stored = await s.scalar(select(Episode.verdict).where(Episode.id == episode_id))
         if stored is not None:
@@ -130,7 +136,7 @@ class Verifier:
         if verdict is None:
             verdict, replayed = await self._replay(episode_id, blob, names)
             emulated += replayed
-        await self._store(episode_id, verdict, emulated, task)
+        await self._store(episode_id, verdict, emulated, task, actions_sha256(log_.actions))
         self.live.forget(episode_id)
         for future in self._waiters.pop(episode_id, []):
             if not future.done():
@@ -156,7 +162,12 @@ class Verifier:
         return unusable(episode_id, reason), emulated
 
     async def _store(
-        self, episode_id: str, verdict: Verdict, emulated: int, task: Task | None
+        self,
+        episode_id: str,
+        verdict: Verdict,
+        emulated: int,
+        task: Task | None,
+        actions_digest: str,
     ) -> None:
         accepted = verdict.status is Status.ACCEPTED
         statistics = verdict.statistics if accepted else None
@@ -166,10 +177,24 @@ class Verifier:
         stored = verdict.to_dict()
         stored.pop("statistics")
         async with self.db.session() as s, s.begin():
+            duplicate_of = None
+            if accepted and verdict.frames > 0:
+                duplicate_of = await s.scalar(
+                    select(Episode.id)
+                    .where(
+                        Episode.actions_sha256 == actions_digest,
+                        Episode.verdict_status == Status.ACCEPTED.value,
+                        Episode.id != episode_id,
+                    )
+                    .order_by(Episode.verdict_seq)
+                    .limit(1)
+                )
             await s.execute(
                 update(Episode)
                 .where(Episode.id == episode_id)
                 .values(
+                    actions_sha256=actions_digest,
+                    duplicate_of=duplicate_of,
                     verdict_status=verdict.status.value,
                     verdict=stored,
                     score=verdict.score[0] if verdict.score else None,
@@ -184,6 +209,15 @@ class Verifier:
         self._jobs.pop(episode_id, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("verifying %s failed", episode_id, exc_info=task.exception())
+
+
+def actions_sha256(actions: Sequence[bytes]) -> str:
+    """The digest two episodes share exactly when every player's actions are the same."""
+    digest = hashlib.sha256()
+    for player in actions:
+        digest.update(len(player).to_bytes(4, "little"))
+        digest.update(player)
+    return digest.hexdigest()
 
 
 def _next_verdict_seq() -> ScalarSelect[int]:

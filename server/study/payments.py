@@ -56,7 +56,7 @@ async def settle(db: Database, tasks: Mapping[str, Task], session_id: str) -> bo
         rows = (
             await s.execute(
                 select(Episode.status, Episode.verdict_status, Episode.statistics).where(
-                    Episode.session_id == session_id
+                    Episode.session_id == session_id, Episode.duplicate_of.is_(None)
                 )
             )
         ).all()

@@ -63,7 +63,7 @@ class SessionProgress:
             rows = (
                 await s.execute(
                     select(Episode.id, Episode.statistics, Episode.verdict_status).where(
-                        Episode.session_id == session.id
+                        Episode.session_id == session.id, Episode.duplicate_of.is_(None)
                     )
                 )
             ).all()

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from hypercorn.config import Config
 from quart import Quart
 
 from crowdplay.server.database import Database
@@ -22,10 +23,10 @@ from crowdplay.server.web.pages import pages
 from crowdplay.server.web.participant import participant
 from crowdplay.server.web.research import research
 from crowdplay.server.web.state import ServerState
-from crowdplay.server.web.stream import stream
+from crowdplay.server.web.stream import MAX_MESSAGE_BYTES, stream
 from crowdplay.verifier import Verdict
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "hypercorn_config"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
         checkpoint_interval=settings.checkpoint_interval,
         max_chunk_frames=settings.max_chunk_frames,
         tasks=tasks,
+        realtime_slack=settings.realtime_slack,
         seeds=seeds,
     )
 
@@ -105,6 +107,17 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
         await db.close()
 
     return app
+
+
+def hypercorn_config(host: str, port: int) -> Config:
+    """How Hypercorn serves the app: the protocol's message limit applies before any buffering."""
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.accesslog = None
+    config.graceful_timeout = 5
+    config.backlog = 2048
+    config.websocket_max_message_size = MAX_MESSAGE_BYTES
+    return config
 
 
 async def _sweep(episodes: EpisodeStore, settings: Settings) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from quart import Quart, Response, jsonify, request
 
-from crowdplay.errors import BadRequest
+from crowdplay.errors import BadRequest, Conflict
 
 __all__ = ["error", "register", "RESEARCH_API_VERSION"]
 
@@ -28,8 +28,8 @@ def error(status: int, message: str) -> Response:
 
 
 def register(app: Quart) -> None:
-    """Answer every :class:`BadRequest` with a 400 that names the problem."""
+    """Answer every :class:`BadRequest` with a 400 (a :class:`Conflict` with a 409) naming it."""
 
     @app.errorhandler(BadRequest)
     async def _bad_request(err: BadRequest) -> Response:
-        return error(400, str(err))
+        return error(409 if isinstance(err, Conflict) else 400, str(err))

@@ -100,7 +100,7 @@ def decode_cursor(cursor: str) -> int:
 def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}, got {raw[:40]!r}")
     return int(raw)
 
@@ -164,6 +164,7 @@ def _episode_entry(row: Episode, user: str, source: str) -> dict[str, Any]:
         "score": row.score,
         "verdict": row.verdict,
         "statistics": row.statistics,
+        "duplicate_of": row.duplicate_of,
         "created_at": row.created_at.replace(tzinfo=UTC).isoformat(),
         "log_url": f"{research.url_prefix}/episodes/{row.id}/log",
         "log_sha256": hashlib.sha256(blob).hexdigest(),

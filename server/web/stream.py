@@ -20,6 +20,7 @@ from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.errors import BadRequest
 from crowdplay.server.episodes import LiveValues
 from crowdplay.server.models import Session
+from crowdplay.server.web.payloads import json_object
 from crowdplay.server.web.state import ServerState, state
 
 __all__ = ["stream"]
@@ -28,7 +29,7 @@ stream = Blueprint("stream", __name__)
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 256 * 1024
-VERDICT_WAIT_SECONDS = 30.0
+"""The largest message accepted; Hypercorn refuses larger frames before they are buffered."""
 
 
 async def _send(message: dict[str, Any]) -> None:
@@ -41,15 +42,11 @@ async def _send_on(connection: Websocket, message: dict[str, Any]) -> None:
 
 async def _receive() -> dict[str, Any]:
     raw = await websocket.receive()
+    if not raw:  # an empty frame (Quart gives None for an empty binary one)
+        raise BadRequest("empty message; messages are JSON objects")
     if len(raw) > MAX_MESSAGE_BYTES:
         raise BadRequest(f"message larger than {MAX_MESSAGE_BYTES} bytes")
-    try:
-        message = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("messages must be JSON text") from None
-    if not isinstance(message, dict):
-        raise BadRequest("messages must be JSON objects")
-    return message
+    return json_object(raw, "the message")
 
 
 @stream.websocket("/ws/episodes/<episode_id>")
@@ -62,9 +59,15 @@ async def episode_stream(episode_id: str) -> None:
     """
     server = state()
     try:
-        hello = await _receive()
+        hello = await asyncio.wait_for(_receive(), server.settings.hello_timeout)
     except BadRequest as err:
         await _send({"type": "error", "error": str(err)})
+        await websocket.close(1008)
+        return
+    except TimeoutError:
+        wait = server.settings.hello_timeout
+        await _send({"type": "error", "error": f"no hello within {wait:g} s"})
+        await websocket.close(1008)
         return
     session_id = server.signer.session_id(hello.get("token"))
     row = None
@@ -84,7 +87,7 @@ async def episode_stream(episode_id: str) -> None:
         while True:
             seq = None
             try:
-                message = await _receive()
+                message = await asyncio.wait_for(_receive(), server.settings.abandon_after)
                 seq = message.get("seq")
                 if message.get("type") != "chunk":
                     raise BadRequest(
@@ -94,6 +97,10 @@ async def episode_stream(episode_id: str) -> None:
             except BadRequest as err:
                 await _send({"type": "error", "seq": seq, "error": str(err)})
                 continue
+            except TimeoutError:  # idle for as long as an episode may be silent
+                await _send({"type": "error", "error": "idle for too long; reconnect to go on"})
+                await websocket.close(1000)
+                return
             await _send({"type": "ack", "seq": ack.seq})
             if ack.ended and verdict_task is None:
                 verdict_task = asyncio.get_running_loop().create_task(_send_verdict(episode_id))
@@ -167,7 +174,7 @@ def _log_failure(task: asyncio.Task[None]) -> None:
 
 
 async def _send_verdict(episode_id: str) -> None:
-    verdict = await state().verifier.wait(episode_id, VERDICT_WAIT_SECONDS)
+    verdict = await state().verifier.wait(episode_id, None)
     if verdict is not None:
         await _send(
             {

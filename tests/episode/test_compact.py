@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crowdplay import episode
-from crowdplay.episode import Checkpoint, ControllerRun, End, EnvSpec, EpisodeLog
+from crowdplay.episode import MAX_REWARD, Checkpoint, ControllerRun, End, EnvSpec, EpisodeLog
 from crowdplay.errors import MalformedLog, UnsupportedFormat
 
 json_scalars = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=8)
@@ -54,7 +54,7 @@ def logs(draw: st.DrawFn) -> EpisodeLog:
         Checkpoint(
             frame=f,
             digest=draw(st.text("0123456789abcdef", min_size=16, max_size=16)),
-            rewards=tuple(draw(st.integers(-(2**40), 2**40)) for _ in range(players)),
+            rewards=tuple(draw(st.integers(-MAX_REWARD, MAX_REWARD)) for _ in range(players)),
         )
         for f in checkpoint_frames
     )

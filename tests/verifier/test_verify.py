@@ -250,10 +250,14 @@ def test_a_log_going_on_after_game_over_is_rejected_where_the_game_ended(
     space_invaders_log: EpisodeLog,
 ) -> None:
     log = space_invaders_log
+    # Thirty more frames after the game over, closed by a checkpoint as a client would send it.
+    extra = log.num_frames + 30
+    kept = tuple(c for c in log.checkpoints if c.frame < log.num_frames)
     longer = _with(
         log,
         actions=(log.actions[0] + bytes(30),),
-        end=End(log.num_frames + 30, "ended_by_participant"),
+        checkpoints=(*kept, Checkpoint(extra, log.checkpoints[-1].digest, (0,))),
+        end=End(extra, "ended_by_participant"),
     )
     verdict = verify(longer)
     assert verdict.status is Status.REJECTED

@@ -29,7 +29,7 @@ from crowdplay.server.study.assignment import (
     task_demands,
 )
 from crowdplay.server.study.identities import Identity
-from tests.server.conftest import join, server_state
+from tests.server.conftest import RECORDED_LOGS, join, server_state
 from tests.streaming import split_log
 
 TASK = (
@@ -283,6 +283,7 @@ async def app(tmp_path: Path) -> AsyncIterator[Quart]:
     tasks = tmp_path / "tasks.toml"
     tasks.write_text(TASKS)
     settings = Settings(
+        realtime_slack=RECORDED_LOGS,
         db_path=tmp_path / "db.sqlite",
         tasks_file=tasks,
         secret_key="s" * 40,

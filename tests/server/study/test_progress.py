@@ -22,7 +22,7 @@ from crowdplay.server.study.payments import payments_csv
 from crowdplay.server.study.recompute import recompute
 from crowdplay.verifier import stats
 from tests.conftest import bare_ale_for
-from tests.server.conftest import Participant, join, server_state
+from tests.server.conftest import RECORDED_LOGS, Participant, join, server_state
 from tests.streaming import split_log
 
 P0 = "game_0>player_0"
@@ -65,6 +65,7 @@ def settings(tmp_path: Path) -> Settings:
     tasks = tmp_path / "tasks.toml"
     tasks.write_text(TASKS)
     return Settings(
+        realtime_slack=RECORDED_LOGS,
         db_path=tmp_path / "server.sqlite",
         tasks_file=tasks,
         secret_key="s" * 40,
@@ -238,6 +239,7 @@ async def test_feedback_and_the_raffle_are_stored_apart_and_validated(
         ]
 
 
+@pytest.mark.statistics_rewritten
 async def test_recompute_restores_statistics_and_settles_again(app: Quart, client: Client) -> None:
     p = await join(client, "si", **PROLIFIC)
     log = await play_episode(app, p, 2_000, seed=5)
@@ -265,7 +267,11 @@ async def test_treatments_are_balanced_across_sessions(tmp_path: Path) -> None:
         .replace('platforms = ["email"]\n', "")
     )
     settings = Settings(
-        db_path=tmp_path / "s.sqlite", tasks_file=tasks, secret_key="s" * 40, admin_token="a" * 24
+        realtime_slack=RECORDED_LOGS,
+        db_path=tmp_path / "s.sqlite",
+        tasks_file=tasks,
+        secret_key="s" * 40,
+        admin_token="a" * 24,
     )
     app = create_app(settings)
     async with app.test_app():
@@ -281,6 +287,7 @@ async def test_treatments_are_balanced_across_sessions(tmp_path: Path) -> None:
 
 async def test_the_shipped_inside_out_study_assigns_the_papers_treatments(tmp_path: Path) -> None:
     settings = Settings(
+        realtime_slack=RECORDED_LOGS,
         db_path=tmp_path / "s.sqlite",
         secret_key="s" * 40,
         admin_token="a" * 24,
