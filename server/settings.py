@@ -66,7 +66,7 @@ class Settings:
     progress_interval: float = 1.0
     max_chunk_frames: int = 600
     checkpoint_interval: int = 60
-    hello_timeout: float = 10.0
+    hello_timeout: float = 5.0
     realtime_slack: float = 3.0
 
     def __post_init__(self) -> None:

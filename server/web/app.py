@@ -114,7 +114,7 @@ def hypercorn_config(host: str, port: int) -> Config:
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.accesslog = None
-    config.graceful_timeout = 5
+    config.graceful_timeout = 2  # open WebSockets reconnect; their chunks are stored
     config.backlog = 2048
     config.websocket_max_message_size = MAX_MESSAGE_BYTES
     return config
