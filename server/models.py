@@ -99,6 +99,11 @@ class Episode(Base):
     # Frames the server emulated to reach the verdict (live replay plus any replay of the stored
     # log): equal to ``frames`` when the live replay was the verification.
     emulated_frames: Mapped[int | None]
+    # How many of the episode's frames count toward pay and requirements: what was left of the
+    # session's time when it was issued (None: all). ``counted_statistics`` are the statistics
+    # over those frames; ``statistics`` cover the whole episode (the dataset's).
+    count_frames: Mapped[int | None]
+    counted_statistics: Mapped[dict[str, Any] | None]
     # The sha256 of the episode's action streams, and the earlier accepted episode (of anyone)
     # whose actions were identical: such a duplicate is kept and listed, but never paid.
     actions_sha256: Mapped[str | None] = mapped_column(String(64), index=True)

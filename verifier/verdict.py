@@ -53,6 +53,9 @@ class Verdict:
         reason: for a rejection or an unusable log, what is wrong; otherwise a one-line summary.
         statistics: the collectors' values per agent and key (``statistics["game_0>player_0"]
             ["Score"]``) for an accepted or incomplete log; None otherwise.
+        counted: the same over the first ``count_frames`` frames only, when verification was
+            asked to count fewer frames than the log has (a session's time ran out during the
+            episode); otherwise equal to ``statistics``.
     """
 
     status: Status
@@ -64,6 +67,7 @@ class Verdict:
     divergence_frame: int | None
     reason: str
     statistics: Statistics | None = None
+    counted: Statistics | None = None
 
     @property
     def accepted(self) -> bool:
@@ -90,6 +94,7 @@ class Verdict:
             divergence_frame=data["divergence_frame"],
             reason=data["reason"],
             statistics=data.get("statistics"),
+            counted=data.get("counted"),
         )
 
 
@@ -111,6 +116,8 @@ class Verification:
         seed: its seed.
         statistics: the collectors to run (names from
             :func:`crowdplay.verifier.stats.collector_names`); None runs the game's defaults.
+        count_frames: also keep the statistics as they were after this many frames (the
+            verdict's ``counted``); None counts every frame.
 
     Raises:
         ConfigError: ``statistics`` names an unknown collector or one for another game.
@@ -123,9 +130,12 @@ class Verification:
         env: EnvSpec,
         seed: int,
         statistics: Sequence[str] | None = None,
+        count_frames: int | None = None,
     ) -> None:
         self.episode_id = episode_id
         self.collectors = Collectors(env, statistics)
+        self.count_frames = count_frames
+        self._counted: Statistics | None = self.collectors.values() if count_frames == 0 else None
         self._replayer = Replayer(env, seed)
         self._verified = 0  # the last checkpoint frame that matched
         self._checkpoints = 0
@@ -140,6 +150,10 @@ class Verification:
     def diverged(self) -> str | None:
         """Why the replay stopped matching the log (it will be rejected), or None."""
         return None if self._rejection is None else self._rejection[1]
+
+    def counted(self) -> Statistics:
+        """The statistics over the first ``count_frames`` frames (or all replayed so far)."""
+        return self._counted if self._counted is not None else self.statistics()
 
     def statistics(self) -> Statistics:
         """The statistics over the frames replayed so far (they stop at a divergence)."""
@@ -166,6 +180,8 @@ class Verification:
         try:
             for transition in self._replayer.feed(actions, checkpoints, controllers):
                 self.collectors.update(transition)
+                if transition.frame == self.count_frames:
+                    self._counted = self.collectors.values()
         except ReplayDiverged as err:
             self._rejection = (err.frame, err.reason)
             passed = [c.frame for c in checkpoints if c.frame < err.frame]
@@ -206,6 +222,7 @@ class Verification:
                 None,
                 f"partial log: {verified} of {frames} frames verified up to its last checkpoint",
                 self.statistics(),
+                self.counted(),
             )
         replayed = self._replayer.end_reason
         if end.reason in ("game_over", "truncated") and replayed != end.reason:
@@ -230,15 +247,19 @@ class Verification:
             None,
             f"{self._checkpoints} checkpoints over {frames} frames match the replay",
             self.statistics(),
+            self.counted(),
         )
 
 
-def verify(log: EpisodeLog, statistics: Sequence[str] | None = None) -> Verdict:
+def verify(
+    log: EpisodeLog, statistics: Sequence[str] | None = None, count_frames: int | None = None
+) -> Verdict:
     """Replay ``log`` once: check its checkpoints and end, and collect its statistics.
 
     Args:
         log: the episode.
         statistics: the collectors to run; None runs the game's defaults.
+        count_frames: see :class:`Verification`.
 
     Returns:
         The verdict; a log that cannot be replayed here (unknown ROM, other ALE version,
@@ -255,7 +276,7 @@ def verify(log: EpisodeLog, statistics: Sequence[str] | None = None) -> Verdict:
         ('accepted', 120)
     """
     try:
-        verification = Verification(log.episode_id, log.env, log.seed, statistics)
+        verification = Verification(log.episode_id, log.env, log.seed, statistics, count_frames)
     except (UnknownRom, RomMismatch, UnsupportedEnvironment) as err:
         return unusable(log.episode_id, str(err))
     verification.feed(log.actions, log.checkpoints, controllers_per_frame(log))

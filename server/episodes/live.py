@@ -44,6 +44,7 @@ class Followed:
     env: dict[str, Any]
     seed: int
     statistics: tuple[str, ...] | None
+    count_frames: int | None = None
 
 
 class _Prepare:
@@ -203,6 +204,7 @@ class LiveReplays:
             episode.env,
             episode.seed,
             episode.statistics,
+            episode.count_frames,
             start,
             actions,
             checkpoints,

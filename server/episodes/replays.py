@@ -2,7 +2,8 @@
 
 Requests (tuples, from :mod:`crowdplay.server.episodes.workers`) and their answers:
 
-- ``("feed", episode_id, env, seed, statistics, start, actions, checkpoints)``: replay the next
+- ``("feed", episode_id, env, seed, statistics, count_frames, start, actions, checkpoints)``:
+  replay the next
   frames of an episode followed from frame 0 (``start`` 0 begins it afresh) with a
   :class:`~crowdplay.verifier.Verification` (no actions: just set it up, as when the episode is
   issued, so the first chunk does not wait for the emulator's start). Answers
@@ -13,7 +14,7 @@ Requests (tuples, from :mod:`crowdplay.server.episodes.workers`) and their answe
   ``("verdict", Verdict, emulated_frames)``; ``("need_log", emulated_frames)`` if it was not
   followed up to ``end.frame``. The episode is forgotten either way.
 - ``("drop", episode_id)``: forget it. Answers ``("ok",)``.
-- ``("verify", blob, statistics)``: verify a stored compact log in one replay:
+- ``("verify", blob, statistics, count_frames)``: verify a stored compact log in one replay:
   ``("verdict", Verdict, emulated_frames)``.
 - ``None``: exit. A closed pipe (the server died) exits too.
 """
@@ -46,6 +47,8 @@ class LiveValues:
     frame: int
     statistics: stats.Statistics
     diverged: str | None = None
+    counted: stats.Statistics | None = None
+    """The statistics over the frames that count toward pay (None: the same as ``statistics``)."""
 
 
 @dataclass
@@ -83,12 +86,12 @@ def _answer(request: tuple[Any, ...], followed: dict[str, _Followed]) -> tuple[A
         followed.pop(request[1], None)
         return ("ok",)
     if op == "verify":
-        _, blob, names = request
+        _, blob, names, count_frames = request
         try:
             log = episode.decode(blob)
         except Error as err:
             return ("verdict", unusable("?", f"the stored log cannot be read: {err}"), 0)
-        verdict = verify(log, names)
+        verdict = verify(log, names, count_frames)
         return ("verdict", verdict, verdict.frames)
     raise ValueError(f"unknown request {op!r}")  # our own code sent it: a bug, not input
 
@@ -99,6 +102,7 @@ def _feed(
     env: dict[str, Any],
     seed: int,
     names: tuple[str, ...] | None,
+    count_frames: int | None,
     start: int,
     actions: list[bytes],
     checkpoints: list[Any],
@@ -106,7 +110,8 @@ def _feed(
     state = followed.get(episode_id)
     if start == 0 and (state is None or state.verification.frame != 0):
         try:
-            state = _Followed(Verification(episode_id, EnvSpec(**env), seed, names))
+            verification = Verification(episode_id, EnvSpec(**env), seed, names, count_frames)
+            state = _Followed(verification)
         except Error as err:
             followed.pop(episode_id, None)
             return ("error", str(err))
@@ -117,4 +122,4 @@ def _feed(
     state.verification.feed(actions, checkpoints)
     state.emulated += state.verification.frame - before
     v = state.verification
-    return ("values", LiveValues(v.frame, v.statistics(), v.diverged))
+    return ("values", LiveValues(v.frame, v.statistics(), v.diverged, v.counted()))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from crowdplay.episode import MAX_SEED, EpisodeLog
 from crowdplay.errors import BadRequest
@@ -98,7 +98,11 @@ class EpisodeStore:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def issue(self, session_id: str, task: Task) -> Episode:
-        """A new episode of ``task`` with a fresh server seed; open ones are abandoned first."""
+        """A new episode of ``task`` with a fresh server seed; open ones are abandoned first.
+
+        For a task with ``session_minutes``, only what is left of the session's time counts
+        toward pay and requirements (``count_frames``): play past it is recorded, not counted.
+        """
         async with self.db.session() as s:
             open_ids = (
                 await s.scalars(
@@ -109,6 +113,15 @@ class EpisodeStore:
             ).all()
         for episode_id in open_ids:
             await self.end(episode_id, "abandoned")
+        count_frames = None
+        if task.session_minutes is not None:
+            async with self.db.session() as s:
+                played = await s.scalar(
+                    select(func.coalesce(func.sum(Episode.frames), 0)).where(
+                        Episode.session_id == session_id
+                    )
+                )
+            count_frames = max(0, round(task.session_minutes * 60 * FPS) - int(played or 0))
         env = make_env(
             task.game,
             mode=task.mode,
@@ -123,10 +136,11 @@ class EpisodeStore:
             seed=self._seeds(),
             env=dataclasses.asdict(env),
             checkpoint_interval=self.checkpoint_interval,
+            count_frames=count_frames,
         )
         async with self.db.session() as s, s.begin():
             s.add(row)
-        self.live.prepare(self.followed(row.id, row.env, row.seed, row.task_id))
+        self.live.prepare(self.followed(row.id, row.env, row.seed, row.task_id, row.count_frames))
         return row
 
     async def get(self, episode_id: str, session_id: str | None = None) -> Episode | None:
@@ -160,6 +174,7 @@ class EpisodeStore:
                         Episode.task_id,
                         Episode.checkpoint_interval,
                         Episode.created_at,
+                        Episode.count_frames,
                     ).where(Episode.id == episode_id)
                 )
             ).one_or_none()
@@ -210,7 +225,8 @@ class EpisodeStore:
             if chunk.end is not None:
                 changes |= {"status": "ended", "end_reason": chunk.end.reason}
             await conn.execute(update(Episode).where(Episode.id == episode_id).values(**changes))
-        self.live.submit(self.followed(episode_id, row.env, row.seed, row.task_id), chunk)
+        followed = self.followed(episode_id, row.env, row.seed, row.task_id, row.count_frames)
+        self.live.submit(followed, chunk)
         if chunk.end is not None:
             self.verifier.schedule(episode_id)
         return Ack(chunk.seq, chunk.end is not None, chunk)
@@ -236,11 +252,18 @@ class EpisodeStore:
                 "play faster than real time is refused"
             )
 
-    def followed(self, episode_id: str, env: dict[str, Any], seed: int, task_id: str) -> Followed:
+    def followed(
+        self,
+        episode_id: str,
+        env: dict[str, Any],
+        seed: int,
+        task_id: str,
+        count_frames: int | None,
+    ) -> Followed:
         """What the live replay needs to follow an episode of ``task_id``."""
         task = self.tasks.get(task_id)
         names = (task.statistics or None) if task is not None else None
-        return Followed(episode_id, env, seed, names)
+        return Followed(episode_id, env, seed, names, count_frames)
 
     async def end(self, episode_id: str, reason: str) -> None:
         """End an open episode now (``abandoned``): its stored chunks become its log."""

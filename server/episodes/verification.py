@@ -128,13 +128,17 @@ class Verifier:
         blob = episode.encode(log_)
         async with self.db.session() as s, s.begin():
             await s.execute(update(Episode).where(Episode.id == episode_id).values(log=blob))
-            task_id = await s.scalar(select(Episode.task_id).where(Episode.id == episode_id))
+            task_id, count_frames = (
+                await s.execute(
+                    select(Episode.task_id, Episode.count_frames).where(Episode.id == episode_id)
+                )
+            ).one()
         task = self.tasks.get(task_id or "")
         names = (task.statistics or None) if task is not None else None
         assert log_.end is not None  # assemble gives ended episodes their end
         verdict, emulated = await self.live.conclude(episode_id, log_.end)
         if verdict is None:
-            verdict, replayed = await self._replay(episode_id, blob, names)
+            verdict, replayed = await self._replay(episode_id, blob, names, count_frames)
             emulated += replayed
         await self._store(episode_id, verdict, emulated, task, actions_sha256(log_.actions))
         self.live.forget(episode_id)
@@ -146,13 +150,18 @@ class Verifier:
         log.info("episode %s verified: %s", episode_id, verdict.status.value)
 
     async def _replay(
-        self, episode_id: str, blob: bytes, names: tuple[str, ...] | None
+        self,
+        episode_id: str,
+        blob: bytes,
+        names: tuple[str, ...] | None,
+        count_frames: int | None,
     ) -> tuple[Verdict, int]:
         """One replay of the stored log in a worker, retried if the worker dies."""
         emulated = 0
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                answer = await self.pool.worker(episode_id).call(("verify", blob, names))
+                request = ("verify", blob, names, count_frames)
+                answer = await self.pool.worker(episode_id).call(request)
             except WorkerLost as err:
                 log.warning("verifying %s, attempt %d: %s", episode_id, attempt, err)
                 continue
@@ -171,11 +180,13 @@ class Verifier:
     ) -> None:
         accepted = verdict.status is Status.ACCEPTED
         statistics = verdict.statistics if accepted else None
+        counted = verdict.counted if accepted else None
         quality_met = None
         if statistics is not None and task is not None:
             quality_met = meets(task.quality, statistics.get(DEFAULT_AGENT, {}))
         stored = verdict.to_dict()
         stored.pop("statistics")
+        stored.pop("counted")
         async with self.db.session() as s, s.begin():
             duplicate_of = None
             if accepted and verdict.frames > 0:
@@ -199,6 +210,7 @@ class Verifier:
                     verdict=stored,
                     score=verdict.score[0] if verdict.score else None,
                     statistics=statistics,
+                    counted_statistics=counted,
                     quality_met=quality_met,
                     emulated_frames=emulated,
                     verdict_seq=_next_verdict_seq(),

@@ -17,7 +17,7 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from crowdplay.server.database import Database
 from crowdplay.server.models import Episode, Participant, RaffleEntry, Session
@@ -55,9 +55,11 @@ async def settle(db: Database, tasks: Mapping[str, Task], session_id: str) -> bo
             return False
         rows = (
             await s.execute(
-                select(Episode.status, Episode.verdict_status, Episode.statistics).where(
-                    Episode.session_id == session_id, Episode.duplicate_of.is_(None)
-                )
+                select(
+                    Episode.status,
+                    Episode.verdict_status,
+                    func.coalesce(Episode.counted_statistics, Episode.statistics),
+                ).where(Episode.session_id == session_id, Episode.duplicate_of.is_(None))
             )
         ).all()
         if any(status == "ended" and verdict is None for status, verdict, _ in rows):

@@ -3,7 +3,7 @@
 Three sources, one set of collectors (:mod:`crowdplay.verifier.stats`):
 
 - verified episodes: the statistics the verifier stored with the verdict (what the dataset and
-  the payment use);
+  the payment use), over the frames that count (play past the session's time does not);
 - episodes ended but not verified yet, and the open episode: the live replay's latest values
   (:class:`crowdplay.server.episodes.LiveReplays`), until their verdict replaces them;
 - rejected episodes count nothing.
@@ -62,19 +62,24 @@ class SessionProgress:
         async with self.db.session() as s:
             rows = (
                 await s.execute(
-                    select(Episode.id, Episode.statistics, Episode.verdict_status).where(
-                        Episode.session_id == session.id, Episode.duplicate_of.is_(None)
-                    )
+                    select(
+                        Episode.id,
+                        Episode.counted_statistics,
+                        Episode.statistics,
+                        Episode.verdict_status,
+                    ).where(Episode.session_id == session.id, Episode.duplicate_of.is_(None))
                 )
             ).all()
         per_episode: list[stats.Statistics] = []
-        for episode_id, statistics, verdict_status in rows:
+        for episode_id, counted, statistics, verdict_status in rows:
             if statistics is not None:
-                per_episode.append(statistics)
+                per_episode.append(counted if counted is not None else statistics)
             elif verdict_status is None:
                 live = self.live.values(episode_id)
                 if live is not None:
-                    per_episode.append(live.statistics)
+                    per_episode.append(
+                        live.counted if live.counted is not None else live.statistics
+                    )
         values = session_statistics(per_episode)
         treatment = task.treatment(session.treatment)
         progress = None if treatment is None else evaluate(treatment, values).to_dict()

@@ -37,13 +37,21 @@ class Recomputed:
     sessions: int
 
 
-def _collect(blob: bytes, names: tuple[str, ...] | None) -> stats.Statistics:
-    """One episode's statistics from the verifier's one replay (runs in a worker process).
+def _collect(
+    blob: bytes, names: tuple[str, ...] | None, count_frames: int | None
+) -> tuple[stats.Statistics, stats.Statistics]:
+    """One episode's statistics, all and counted, from the verifier's one replay (in a worker).
 
     An episode that no longer verifies here (another ale-py) yields nothing: its stored values
     stay.
     """
-    return verify(episode.decode(blob), names).statistics or {}
+    verdict = verify(episode.decode(blob), names, count_frames)
+    return verdict.statistics or {}, verdict.counted or {}
+
+
+def _merge(stored: stats.Statistics | None, fresh: stats.Statistics) -> stats.Statistics:
+    """Fresh values replace stored ones of the same keys; other stored keys are kept."""
+    return {agent: {**(stored or {}).get(agent, {}), **values} for agent, values in fresh.items()}
 
 
 async def recompute(
@@ -96,22 +104,32 @@ async def recompute(
         async def one(episode_id: str, task_id: str, session_id: str) -> None:
             nonlocal done
             async with db.session() as s:
-                blob = await s.scalar(select(Episode.log).where(Episode.id == episode_id))
+                blob, count_frames = (
+                    await s.execute(
+                        select(Episode.log, Episode.count_frames).where(Episode.id == episode_id)
+                    )
+                ).one()
             if blob is None:
                 return
-            values = await loop.run_in_executor(pool, _collect, blob, names[task_id])
+            values, counted = await loop.run_in_executor(
+                pool, _collect, blob, names[task_id], count_frames
+            )
             async with db.session() as s, s.begin():
-                stored = await s.scalar(select(Episode.statistics).where(Episode.id == episode_id))
-                merged = {
-                    agent: {**(stored or {}).get(agent, {}), **fresh}
-                    for agent, fresh in values.items()
-                }
+                stored, stored_counted = (
+                    await s.execute(
+                        select(Episode.statistics, Episode.counted_statistics).where(
+                            Episode.id == episode_id
+                        )
+                    )
+                ).one()
+                merged = _merge(stored, values)
                 quality = tasks[task_id].quality
                 await s.execute(
                     update(Episode)
                     .where(Episode.id == episode_id)
                     .values(
                         statistics=merged,
+                        counted_statistics=_merge(stored_counted, counted),
                         quality_met=meets(quality, merged.get(DEFAULT_AGENT, {})),
                     )
                 )

@@ -80,7 +80,7 @@ async def episode_stream(episode_id: str) -> None:
     await _send({"type": "ready", "next_seq": row.next_seq, "frames": row.frames})
     # The live replay calls back from its own task: give the push this connection and server.
     progress = _ProgressPush(server, websocket._get_current_object(), row.session_id)
-    followed = server.episodes.followed(row.id, row.env, row.seed, row.task_id)
+    followed = server.episodes.followed(row.id, row.env, row.seed, row.task_id, row.count_frames)
     unwatch = server.live.watch(followed, progress.notify) if row.status == "open" else None
     verdict_task: asyncio.Task[None] | None = None
     try:

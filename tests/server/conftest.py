@@ -60,11 +60,13 @@ async def _check_one_replay_each(app: Quart, *, statistics: bool = True) -> None
         assert row.log is not None, row.id
         task = state.tasks.get(row.task_id)
         names = (task.statistics or None) if task is not None else None
-        fresh = verify(episode.decode(row.log), names)
-        stored = Verdict.from_dict({**row.verdict, "statistics": row.statistics})
+        fresh = verify(episode.decode(row.log), names, row.count_frames)
+        stored = Verdict.from_dict(
+            {**row.verdict, "statistics": row.statistics, "counted": row.counted_statistics}
+        )
         if fresh.status is not Status.ACCEPTED or not statistics:
-            fresh = dataclasses.replace(fresh, statistics=None)
-            stored = dataclasses.replace(stored, statistics=None)
+            fresh = dataclasses.replace(fresh, statistics=None, counted=None)
+            stored = dataclasses.replace(stored, statistics=None, counted=None)
         assert stored == fresh, row.id
         assert row.emulated_frames is not None and row.emulated_frames >= fresh.frames, row.id
 

@@ -328,3 +328,38 @@ async def test_the_shipped_inside_out_study_assigns_the_papers_treatments(tmp_pa
         )
         # Under "all", nothing is earned before the minimum (50 correct) is met.
         assert correct < 50 and (last["base"], last["bonus"]) == (0.0, 0.0)
+
+
+async def test_play_past_the_sessions_time_is_recorded_but_not_counted(tmp_path: Path) -> None:
+    """A page that does not stop at ``session_minutes`` gains nothing: the server counts."""
+    tasks = tmp_path / "tasks.toml"
+    tasks.write_text(TASKS.replace("session_minutes = 10", "session_minutes = 0.25"))  # 900 frames
+    settings = Settings(
+        realtime_slack=RECORDED_LOGS,
+        db_path=tmp_path / "t.sqlite",
+        tasks_file=tasks,
+        secret_key="s" * 40,
+        admin_token="a" * 24,
+    )
+    app = create_app(settings)
+    async with app.test_app():
+        client = app.test_client()
+        p = await join(client, "si", **PROLIFIC)
+        first = await play_episode(app, p, 1_500, seed=3)  # 25 s of a 15 s session
+        second = await play_episode(app, p, 600, seed=4)  # and 10 s more
+        async with server_state(app).db.session() as s:
+            rows = (await s.scalars(select(Episode).order_by(Episode.created_at))).all()
+        assert [r.count_frames for r in rows] == [900, 0]
+        assert [r.frames for r in rows] == [first.num_frames, second.num_frames]
+        # The dataset's statistics cover every frame; what counts stops at the session's time.
+        assert rows[0].statistics is not None and rows[0].counted_statistics is not None
+        assert rows[0].statistics[P0]["Frames"] == first.num_frames > 900
+        assert rows[0].counted_statistics[P0]["Frames"] == 900
+        assert rows[1].counted_statistics is not None
+        assert rows[1].counted_statistics[P0]["Frames"] == 0
+        progress = await (await client.get("/api/session/progress", headers=p.auth)).get_json()
+        assert progress["played_seconds"] == 15.0
+        await client.post("/api/session/finish", json={}, headers=p.auth)
+        session = await (await client.get("/api/session", headers=p.auth)).get_json()
+        stored = await stored_session(app, session["session_id"])
+        assert stored.statistics is not None and stored.statistics["Playtime"] == 15.0
