@@ -42,4 +42,3 @@ def split_log(log: EpisodeLog) -> list[dict[str, Any]]:
         )
         start = last
     return messages
-

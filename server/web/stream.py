@@ -11,7 +11,7 @@ import json
 import logging
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
 from quart import Blueprint, websocket
 from quart.wrappers import Websocket
@@ -79,7 +79,9 @@ async def episode_stream(episode_id: str) -> None:
         return
     await _send({"type": "ready", "next_seq": row.next_seq, "frames": row.frames})
     # The live replay calls back from its own task: give the push this connection and server.
-    progress = _ProgressPush(server, websocket._get_current_object(), row.session_id)
+    # (``websocket`` is a context-local proxy; mypy sees it as the object it stands for.)
+    connection: Websocket = cast(Any, websocket)._get_current_object()
+    progress = _ProgressPush(server, connection, row.session_id)
     followed = server.episodes.followed(row.id, row.env, row.seed, row.task_id, row.count_frames)
     unwatch = server.live.watch(followed, progress.notify) if row.status == "open" else None
     verdict_task: asyncio.Task[None] | None = None
