@@ -95,7 +95,9 @@ async def episode_stream(episode_id: str) -> None:
                     raise BadRequest(
                         f"expected a message of type 'chunk', got {message.get('type')!r}"
                     )
-                ack = await server.episodes.ingest(episode_id, message)
+                # Shielded: a client leaving mid-chunk cancels this handler, never a transaction
+                # half-way (the chunk is stored or not; a resend is acknowledged again).
+                ack = await asyncio.shield(server.episodes.ingest(episode_id, message))
             except BadRequest as err:
                 await _send({"type": "error", "seq": seq, "error": str(err)})
                 continue

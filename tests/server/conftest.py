@@ -26,15 +26,25 @@ RECORDED_LOGS = 1e9
 """``realtime_slack`` for tests that stream recorded logs far faster than real time."""
 
 
+def server_settings(folder: Path, tasks: str | None = None, **overrides: Any) -> Settings:
+    """Settings for a test server in ``folder``: its own SQLite file, fixed secrets, and the
+    TOML ``tasks`` (written to ``folder/tasks.toml``) or the demo tasks."""
+    values: dict[str, Any] = {
+        "db_path": folder / "server.sqlite",
+        "secret_key": "s" * 40,
+        "admin_token": "a" * 24,
+        "abandon_after": 3600,
+        "realtime_slack": RECORDED_LOGS,
+    }
+    if tasks is not None:
+        values["tasks_file"] = folder / "tasks.toml"
+        values["tasks_file"].write_text(tasks)
+    return Settings(**{**values, **overrides})
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        realtime_slack=RECORDED_LOGS,
-        db_path=tmp_path / "server.sqlite",
-        secret_key="s" * 40,
-        admin_token="a" * 24,
-        abandon_after=3600,
-    )
+    return server_settings(tmp_path)
 
 
 @pytest.fixture
@@ -155,4 +165,4 @@ async def join(client: Client, task_id: str = "space_invaders", **platform: str)
     return Participant(client, (await response.get_json())["token"])
 
 
-__all__ = ["Participant", "join", "server_state", "split_log"]
+__all__ = ["Participant", "join", "server_settings", "server_state", "split_log"]

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from quart import Quart
 
 from crowdplay.errors import ConfigError, InvalidArgument
-from crowdplay.server import Settings, create_app, load_tasks
+from crowdplay.server import create_app, load_tasks
 from crowdplay.server.models import Episode, Participant, Session, utcnow
 from crowdplay.server.study.assignment import (
     PENDING_WINDOW,
@@ -29,7 +29,7 @@ from crowdplay.server.study.assignment import (
     task_demands,
 )
 from crowdplay.server.study.identities import Identity
-from tests.server.conftest import RECORDED_LOGS, join, server_state
+from tests.server.conftest import join, server_settings, server_state
 from tests.streaming import split_log
 
 TASK = (
@@ -280,16 +280,7 @@ def test_a_simulated_crowd_ends_with_balanced_good_data(seed: int) -> None:
 
 @pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[Quart]:
-    tasks = tmp_path / "tasks.toml"
-    tasks.write_text(TASKS)
-    settings = Settings(
-        realtime_slack=RECORDED_LOGS,
-        db_path=tmp_path / "db.sqlite",
-        tasks_file=tasks,
-        secret_key="s" * 40,
-        admin_token="a" * 24,
-        abandon_after=3600,
-    )
+    settings = server_settings(tmp_path, TASKS)
     app = create_app(settings)
     async with app.test_app():
         yield app

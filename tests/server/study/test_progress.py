@@ -22,7 +22,7 @@ from crowdplay.server.study.payments import payments_csv
 from crowdplay.server.study.recompute import recompute
 from crowdplay.verifier import stats
 from tests.conftest import bare_ale_for
-from tests.server.conftest import RECORDED_LOGS, Participant, join, server_state
+from tests.server.conftest import Participant, join, server_settings, server_state
 from tests.streaming import split_log
 
 P0 = "game_0>player_0"
@@ -62,17 +62,7 @@ PROLIFIC = {"PROLIFIC_PID": "5f00aa", "STUDY_ID": "st1", "SESSION_ID": "se1"}
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """This module's tasks file; conftest's ``app`` and ``client`` fixtures build on it."""
-    tasks = tmp_path / "tasks.toml"
-    tasks.write_text(TASKS)
-    return Settings(
-        realtime_slack=RECORDED_LOGS,
-        db_path=tmp_path / "server.sqlite",
-        tasks_file=tasks,
-        secret_key="s" * 40,
-        admin_token="a" * 24,
-        abandon_after=3600,
-        progress_interval=0.0,
-    )
+    return server_settings(tmp_path, TASKS, progress_interval=0.0)
 
 
 def bare_score(log: EpisodeLog) -> int:
@@ -260,19 +250,8 @@ async def test_recompute_restores_statistics_and_settles_again(app: Quart, clien
 
 
 async def test_treatments_are_balanced_across_sessions(tmp_path: Path) -> None:
-    tasks = tmp_path / "tasks.toml"
-    tasks.write_text(
-        TASKS.replace('platforms = ["prolific"]\n', "")
-        .replace('treatments = ["paid", "raffle"]', 'treatments = ["paid", "raffle"]')
-        .replace('platforms = ["email"]\n', "")
-    )
-    settings = Settings(
-        realtime_slack=RECORDED_LOGS,
-        db_path=tmp_path / "s.sqlite",
-        tasks_file=tasks,
-        secret_key="s" * 40,
-        admin_token="a" * 24,
-    )
+    tasks = TASKS.replace('platforms = ["prolific"]\n', "").replace('platforms = ["email"]\n', "")
+    settings = server_settings(tmp_path, tasks)
     app = create_app(settings)
     async with app.test_app():
         client = app.test_client()
@@ -286,13 +265,7 @@ async def test_treatments_are_balanced_across_sessions(tmp_path: Path) -> None:
 
 
 async def test_the_shipped_inside_out_study_assigns_the_papers_treatments(tmp_path: Path) -> None:
-    settings = Settings(
-        realtime_slack=RECORDED_LOGS,
-        db_path=tmp_path / "s.sqlite",
-        secret_key="s" * 40,
-        admin_token="a" * 24,
-        progress_interval=0.0,
-    )  # the shipped tasks file (server/demo_tasks.toml)
+    settings = server_settings(tmp_path, progress_interval=0.0)  # the shipped demo tasks
     app = create_app(settings)
     async with app.test_app():
         client = app.test_client()
@@ -332,15 +305,8 @@ async def test_the_shipped_inside_out_study_assigns_the_papers_treatments(tmp_pa
 
 async def test_play_past_the_sessions_time_is_recorded_but_not_counted(tmp_path: Path) -> None:
     """A page that does not stop at ``session_minutes`` gains nothing: the server counts."""
-    tasks = tmp_path / "tasks.toml"
-    tasks.write_text(TASKS.replace("session_minutes = 10", "session_minutes = 0.25"))  # 900 frames
-    settings = Settings(
-        realtime_slack=RECORDED_LOGS,
-        db_path=tmp_path / "t.sqlite",
-        tasks_file=tasks,
-        secret_key="s" * 40,
-        admin_token="a" * 24,
-    )
+    tasks = TASKS.replace("session_minutes = 10", "session_minutes = 0.25")  # 900 frames
+    settings = server_settings(tmp_path, tasks)
     app = create_app(settings)
     async with app.test_app():
         client = app.test_client()

@@ -17,7 +17,7 @@ from crowdplay.server.models import Episode, Session
 from crowdplay.server.study.identities import pseudonym
 from crowdplay.server.web.research import API_VERSION, encode_cursor
 from crowdplay.verifier import Verdict
-from tests.server.conftest import RECORDED_LOGS, Participant, join, server_state
+from tests.server.conftest import Participant, join, server_settings, server_state
 from tests.streaming import split_log
 
 WORKER = "A1WORKERRAW42"
@@ -43,16 +43,7 @@ session_episodes = 10
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """The shared server settings with a one-task file of this module's own."""
-    tasks = tmp_path / "tasks.toml"
-    tasks.write_text(TASKS)
-    return Settings(
-        realtime_slack=RECORDED_LOGS,
-        db_path=tmp_path / "server.sqlite",
-        tasks_file=tasks,
-        secret_key="s" * 40,
-        admin_token="a" * 24,
-        abandon_after=3600,
-    )
+    return server_settings(tmp_path, TASKS)
 
 
 def researcher(settings: Settings) -> dict[str, str]:
