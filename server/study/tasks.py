@@ -32,6 +32,7 @@ __all__ = ["Task", "load_tasks"]
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _FIELDS = {
     "id",
+    "repeat",
     "title",
     "game",
     "description",
@@ -85,6 +86,9 @@ class Task:
             assignment balances good data against it (server/study/assignment.py).
         thumbnail_frame: the frame of the game shown as the task's thumbnail
             (server/web/thumbnails.py).
+        repeat: whether one platform identity may play several sessions of this task (by
+            default one session per person and task: a second visit resumes it, or is refused
+            once it is finished).
     """
 
     id: str
@@ -105,6 +109,7 @@ class Task:
     group: str | None = None
     target_hours: float = 1.0
     thumbnail_frame: int = 600
+    repeat: bool = False
 
     def treatment(self, treatment_id: str | None) -> Treatment | None:
         """The task's treatment of that id (None for None or an id the task no longer has)."""
@@ -218,6 +223,8 @@ def _task(entry: dict[str, Any], where: str, treatments: dict[str, Treatment]) -
     _check(where, entry, "session_episodes", int, lambda v: v > 0, "a positive integer")
     if ("session_minutes" in entry) == ("session_episodes" in entry):
         raise ConfigError(f"{where}: give exactly one of 'session_minutes' or 'session_episodes'")
+    if not isinstance(entry.get("repeat", False), bool):
+        raise ConfigError(f"{where}: field 'repeat' must be true or false")
     url = entry.get("completion_url")
     if url is not None and not (isinstance(url, str) and url.startswith("https://")):
         raise ConfigError(f"{where}: field 'completion_url' must be an https:// URL")

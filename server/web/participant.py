@@ -16,9 +16,10 @@ from typing import Any
 
 from quart import Blueprint, Response, abort, jsonify, request
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from crowdplay import episode, roms
-from crowdplay.errors import BadRequest
+from crowdplay.errors import BadRequest, Conflict
 from crowdplay.server.models import Episode, Feedback, Participant, RaffleEntry, Session, utcnow
 from crowdplay.server.study.identities import (
     Identity,
@@ -32,6 +33,7 @@ from crowdplay.server.study.payments import settle
 from crowdplay.server.study.scores import cohort_view
 from crowdplay.server.study.tasks import Task
 from crowdplay.server.web.errors import error
+from crowdplay.server.web.payloads import json_object, text_field
 from crowdplay.server.web.state import state
 
 __all__ = ["participant", "episode_grant"]
@@ -59,20 +61,18 @@ async def current_session() -> Session:
 
 
 async def json_body() -> dict[str, Any]:
-    """The request's JSON object body; 400 if it is not one."""
-    body = await request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
+    """The request's JSON object body; 400 naming the problem if it is not one."""
+    return json_object(await request.get_data(), "the request body")
 
 
 @participant.post("/sessions")
 async def start_session() -> Response:
     """Consent given: create (or find) the participant and start a session."""
     body = await json_body()
-    task = state().tasks.get(body.get("task_id"))  # type: ignore[arg-type]
+    task_id = body.get("task_id")
+    task = state().tasks.get(task_id) if isinstance(task_id, str) else None
     if task is None:
-        raise BadRequest(f"unknown task_id {body.get('task_id')!r}")
+        raise BadRequest(f"unknown task_id {task_id!r}; tasks: {', '.join(state().tasks)}")
     if body.get("consent") is not True:
         raise BadRequest("consent must be given (consent: true) before a session starts")
     params = body.get("platform") or {}
@@ -88,56 +88,88 @@ async def start_session() -> Response:
                     Participant.platform_ids[identity.key_field].as_string() == identity.key,
                 )
             )
-        if participant is None:
-            participant = Participant(
-                id=new_id(), platform=identity.platform, platform_ids=identity.ids
-            )
-            s.add(participant)
+        assignment = identity.ids.get("assignmentId") if identity.platform == "mturk" else None
+        earlier = await _earlier_session(s, task, participant, assignment)
+        if earlier is not None:
+            if earlier.finished_at is not None:
+                raise Conflict(
+                    f"you have already completed {task.title!r} (completion code "
+                    f"{earlier.completion_code}); each person takes part once"
+                )
+            session, resumed = earlier, True
         else:
-            participant.platform_ids = identity.ids  # the latest assignment/session ids
-        treatment = None
-        offered = [t.id for t in task.treatments if t.offered_on(identity.platform)]
-        if offered:
-            counts = dict(
-                (
-                    await s.execute(
-                        select(Session.treatment, func.count())
-                        .where(Session.task_id == task.id)
-                        .group_by(Session.treatment)
-                    )
-                ).all()
+            if participant is None:
+                participant = Participant(
+                    id=new_id(), platform=identity.platform, platform_ids=identity.ids
+                )
+                s.add(participant)
+            else:
+                participant.platform_ids = identity.ids  # the latest assignment/session ids
+            session = Session(
+                id=new_id(),
+                participant_id=participant.id,
+                task_id=task.id,
+                completion_code=completion_code(),
+                treatment=await _choose_treatment(s, task, identity.platform),
+                assignment=assignment,
             )
-            treatment = choose_treatment(offered, counts)
-        session = Session(
-            id=new_id(),
-            participant_id=participant.id,
-            task_id=task.id,
-            completion_code=completion_code(),
-            treatment=treatment,
-        )
-        s.add(session)
+            s.add(session)
+            resumed = False
     return jsonify(
         {
             "token": state().signer.sign(session.id),
             "session_id": session.id,
+            "resumed": resumed,
             "task": task.public(),
             "platform": identity.platform,
-            "treatment": _treatment_summary(task, treatment),
+            "treatment": _treatment_summary(task, session.treatment),
         }
     )
 
 
-def _treatment_summary(task: Task, treatment_id: str | None) -> dict[str, Any] | None:
-    """What the play view needs to know of the session's treatment before any progress."""
-    treatment = task.treatment(treatment_id)
-    if treatment is None:
+async def _earlier_session(
+    s: AsyncSession, task: Task, participant: Participant | None, assignment: str | None
+) -> Session | None:
+    """The session this identity already has of ``task``, if any.
+
+    That is the session of its MTurk assignment, or (unless the task allows repeats) the
+    person's latest session of the task.
+    """
+    if assignment is not None:
+        found = await s.scalar(select(Session).where(Session.assignment == assignment))
+        if found is not None:
+            return found
+    if participant is None or task.repeat:
         return None
-    return {
-        "id": treatment.id,
-        "challenge": treatment.challenge,
-        "raffle": treatment.raffle,
-        "currency": treatment.currency,
-    }
+    found = await s.scalar(
+        select(Session)
+        .where(Session.participant_id == participant.id, Session.task_id == task.id)
+        .order_by(Session.started_at.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def _choose_treatment(s: AsyncSession, task: Task, platform: str) -> str | None:
+    """A treatment offered on ``platform``, balanced over the task's sessions so far."""
+    offered = [t.id for t in task.treatments if t.offered_on(platform)]
+    if not offered:
+        return None
+    counts = dict(
+        (
+            await s.execute(
+                select(Session.treatment, func.count())
+                .where(Session.task_id == task.id)
+                .group_by(Session.treatment)
+            )
+        ).all()
+    )
+    return choose_treatment(offered, counts)
+
+
+def _treatment_summary(task: Task, treatment_id: str | None) -> dict[str, Any] | None:
+    """What the play view needs to know of the session's treatment: its terms (at stake)."""
+    return task.terms(treatment_id)
 
 
 @participant.get("/session/progress")
@@ -299,12 +331,9 @@ async def feedback() -> Response:
     kind, text = body.get("kind"), body.get("text")
     if kind not in ("feedback", "problem"):
         raise BadRequest("kind must be 'feedback' or 'problem'")
-    if not isinstance(text, str) or not text.strip():
-        raise BadRequest("text must be a non-empty string")
-    if len(text) > MAX_FEEDBACK_CHARS:
-        raise BadRequest(f"text must be at most {MAX_FEEDBACK_CHARS} characters")
+    text = text_field(text, "text", MAX_FEEDBACK_CHARS)
     async with state().db.session() as s, s.begin():
-        s.add(Feedback(id=new_id(), session_id=session.id, kind=kind, text=text.strip()))
+        s.add(Feedback(id=new_id(), session_id=session.id, kind=kind, text=text))
     return jsonify({"stored": True})
 
 

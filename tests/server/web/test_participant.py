@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
-from tests.server.conftest import join, server_state
+from crowdplay.server import create_app
+from tests.server.conftest import join, server_settings, server_state
 from tests.streaming import split_log
 
 MTURK = {
@@ -162,3 +164,53 @@ async def test_roms_are_served_only_for_task_games(client: Client) -> None:
     assert rom.status_code == 200 and len(await rom.get_data()) == 2048
     assert (await client.get("/api/roms/pong")).status_code == 404
     assert (await client.get("/api/roms/..%2F..%2Fetc%2Fpasswd")).status_code == 404
+
+
+async def _start(client: Client, task_id: str, **platform: str) -> tuple[int, dict[str, object]]:
+    response = await client.post(
+        "/api/sessions", json={"task_id": task_id, "consent": True, "platform": platform}
+    )
+    return response.status_code, await response.get_json()
+
+
+async def test_one_session_per_person_and_task_resumed_then_refused_once_finished(
+    client: Client,
+) -> None:
+    status, first = await _start(client, "breakout", **PROLIFIC)
+    assert status == 200 and first["resumed"] is False
+    # The same Prolific participant again (a reload, a second tab, a second try): the same session.
+    again = dict(PROLIFIC, SESSION_ID="se2")
+    status, second = await _start(client, "breakout", **again)
+    assert status == 200 and second["resumed"] is True
+    assert second["session_id"] == first["session_id"]
+    headers = {"Authorization": f"Bearer {second['token']}"}
+    await client.post("/api/session/finish", json={}, headers=headers)
+    status, third = await _start(client, "breakout", **again)
+    assert status == 409 and "already completed" in str(third["error"])
+    # Another task of the same study is a new session.
+    status, other = await _start(client, "space_invaders", **PROLIFIC)
+    assert status == 200 and other["session_id"] != first["session_id"]
+
+
+async def test_an_mturk_assignment_has_one_session(client: Client) -> None:
+    status, first = await _start(client, "breakout", **MTURK)
+    assert status == 200
+    # Another worker id on the same assignment id does not get a second session.
+    status, second = await _start(client, "breakout", **dict(MTURK, workerId="A2OTHER"))
+    assert status == 200 and second["session_id"] == first["session_id"]
+
+
+async def test_a_task_that_allows_repeats_gives_new_sessions(tmp_path: Path) -> None:
+    settings = server_settings(
+        tmp_path,
+        '[[task]]\nid = "again"\ntitle = "Again"\ngame = "breakout"\ndescription = "d"\n'
+        'instructions = "i"\nsession_minutes = 1\nrepeat = true\n',
+    )
+    app = create_app(settings)
+    async with app.test_app():
+        client = app.test_client()
+        status, first = await _start(client, "again", **PROLIFIC)
+        headers = {"Authorization": f"Bearer {first['token']}"}
+        await client.post("/api/session/finish", json={}, headers=headers)
+        status, second = await _start(client, "again", **PROLIFIC)
+        assert status == 200 and second["session_id"] != first["session_id"]
