@@ -1,4 +1,5 @@
-// HTTP calls of the participant protocol (docs/protocol.md, "HTTP") and the session token.
+// HTTP calls of the participant protocol (docs/protocol.md, "HTTP") and the session token. Calls
+// that must get through are wrapped in retry.mjs.
 
 /** An HTTP answer other than 2xx; `message` is the server's `error` text when it sent one. */
 export class ApiError extends Error {
@@ -10,6 +11,15 @@ export class ApiError extends Error {
   }
 }
 
+/** No answer at all: the browser is offline or the server cannot be reached. */
+export class NetworkError extends Error {
+  /** @param {string} what the request, as "METHOD /path" */
+  constructor(what) {
+    super(`no connection to the server (${what})`);
+    this.name = "NetworkError";
+  }
+}
+
 /**
  * @typedef {object} Task
  * @property {string} id
@@ -18,19 +28,28 @@ export class ApiError extends Error {
  * @property {string} description
  * @property {string} instructions_html
  * @property {{minutes?: number, episodes?: number}} session
+ * @property {string} controls the game's controls, as the participant reads them
+ * @property {import("./messages").ConsentTemplate} consent the consent page's text
  */
 
 /**
  * @param {string} path
  * @param {{method?: string, token?: string | null, body?: unknown}} [options]
  * @returns {Promise<any>} the JSON answer
+ * @throws {ApiError} for an answer other than 2xx
+ * @throws {NetworkError} when there is no answer
  */
 export async function request(path, { method = "GET", token = null, body } = {}) {
   /** @type {Record<string, string>} */
   const headers = { Accept: "application/json" };
   if (token !== null) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new NetworkError(`${method} ${path}`); // fetch rejects only when there is no answer
+  }
   let answer = null;
   try {
     answer = await response.json();

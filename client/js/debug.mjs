@@ -22,8 +22,9 @@
  * @property {KeyLatency[]} keyLatencies per key change (the last MAX_KEY_LATENCIES of play.mjs)
  * @property {{episodeId: string, frames: number} | null} resumed the episode this page load
  *   resumed, else null
- * @property {"loading" | "preview" | "consent" | "instructions" | "playing" | "game-over" |
- *   "finishing" | "finished" | "failed"} phase
+ * @property {"loading" | "keyboard-needed" | "preview" | "consent" | "instructions" | "playing" |
+ *   "game-over" | "finishing" | "finished" | "failed"} phase "keyboard-needed": a touch-only
+ *   device, told that a keyboard is needed (nothing starts until one is confirmed)
  * @property {TreatmentSummary | null} treatment the session's treatment summary, or null
  * @property {ProgressReport | null} progress the last progress report the panel shows (a
  *   WebSocket `progress` message, or GET /api/session/progress before the first one), or null
@@ -33,6 +34,8 @@
  *   `payment` once GET /api/session/score answered (undefined before; null for a task without
  *   treatments)
  * @property {"stored" | null} raffle "stored" once the raffle form was accepted, else null
+ * @property {boolean} connected whether the episode's stream is connected (the page says so
+ *   when it is not)
  *
  * @typedef {object} KeyLatency
  * @property {string} episodeId
@@ -88,6 +91,7 @@ export function playDebug() {
     timeUp: false,
     payment: undefined,
     raffle: null,
+    connected: true,
   }));
 }
 

@@ -1,6 +1,6 @@
-// Values as the participant reads them: clock times, numbers, money, a requirement's value in its
-// unit, a payment's breakdown, ranks and statistics. Shared by the play view's panel, the end page
-// and the score page.
+// Values as the participant reads them: clock times, numbers, money, a value in its unit (count,
+// fraction, seconds, points), a payment's breakdown, ranks and the whole numbers of a histogram
+// bin. Shared by the play view's panel, the end page and the score page.
 
 /** @typedef {import("./messages").ProgressItem} ProgressItem */
 /** @typedef {import("./messages").Progress} Progress */
@@ -30,7 +30,7 @@ export function formatNumber(value) {
  * @param {string} unit
  */
 export function formatValue(value, unit) {
-  if (unit === "fraction") return `${Math.round(value * 100)}%`;
+  if (unit === "fraction") return `${Math.round(Math.min(1, Math.max(0, value)) * 100)}%`;
   if (unit === "seconds") return formatClock(value);
   return formatNumber(unit === "count" ? Math.floor(value) : value);
 }
@@ -75,12 +75,14 @@ export function ordinal(n) {
 }
 
 /**
- * A statistic's value as people read it, from its name (the score answer carries no unit).
- * @param {string} key
- * @param {number} value
+ * The whole numbers a histogram bin [low, high) holds, as its label: "3", "3–5", or null for none.
+ * @param {number} low
+ * @param {number} high
+ * @param {boolean} last whether the bin also holds `high` (the last bin does)
  */
-export function formatStatistic(key, value) {
-  if (/fraction|accuracy/i.test(key)) return `${Math.round(value * 100)}%`;
-  if (/playtime|^time /i.test(key)) return formatClock(value);
-  return formatNumber(value);
+export function wholeRange(low, high, last) {
+  const first = Math.ceil(low - 1e-9);
+  const end = last ? Math.floor(high + 1e-9) : Math.ceil(high - 1e-9) - 1;
+  if (end < first) return null;
+  return end === first ? formatNumber(first) : `${formatNumber(first)}–${formatNumber(end)}`;
 }

@@ -62,14 +62,17 @@ export class Keyboard {
   /**
    * @param {EventTarget} target usually `window`
    * @param {(change: KeyChange) => void} onChange called once per press or release (never for
-   *   auto-repeat)
+   *   auto-repeat) while `enabled`; game keys typed into a form field or a dialog are not the
+   *   game's
+   * @param {() => boolean} [active] whether the game's view shows (keys are left alone when not)
    */
-  constructor(target, onChange) {
+  constructor(target, onChange, active = () => true) {
     /** @type {Set<string>} */
     this.held = new Set();
     this.enabled = false;
     this._target = target;
     this._onChange = onChange;
+    this._active = active;
     this._keydown = (/** @type {KeyboardEvent} */ e) => this._handle(e, true);
     this._keyup = (/** @type {KeyboardEvent} */ e) => this._handle(e, false);
     this._blur = () => this.releaseAll();
@@ -83,10 +86,19 @@ export class Keyboard {
    * @param {boolean} down
    */
   _handle(e, down) {
-    if (!(e.code in KEY_CONTROLS) || !this.enabled) return;
-    if (e.target instanceof HTMLElement && e.target.closest("input, textarea, select")) return;
-    e.preventDefault(); // no page scrolling on arrows/Space, no button activation on Space
+    if (!(e.code in KEY_CONTROLS) || !this._active()) return;
+    if (e.target instanceof Element && e.target.closest("input, textarea, select, dialog")) {
+      // Typing is not playing; but a key held since before a dialog opened is released.
+      if (!down && this.held.delete(e.code)) {
+        this._onChange({ key: e.code, down, atMs: performance.timeOrigin + e.timeStamp, held: [...this.held] });
+      }
+      return;
+    }
+    // No page scrolling on arrows/Space and no button activation on Space, also between games
+    // (while a game-over notice shows): the keys stay the game's as long as this listens.
+    e.preventDefault();
     if (e.repeat || this.held.has(e.code) === down) return;
+    if (down && !this.enabled) return; // between games; a release still counts (no stuck key)
     if (down) this.held.add(e.code);
     else this.held.delete(e.code);
     this._onChange({ key: e.code, down, atMs: performance.timeOrigin + e.timeStamp, held: [...this.held] });

@@ -210,6 +210,8 @@ export interface EpisodeView {
   notice(text: string | null): void;
   /** Whether the episode's stream is connected. */
   connection(connected: boolean): void;
+  /** Whether the session is ending (Finish confirmed, or the time is up): no more Finish. */
+  ending(): void;
   /** A progress report, standing at `frame` of `episodeId`. */
   progress(report: ProgressReport, episodeId: string | null, frame: number): void;
   /** Where the view's events go from now on. */
@@ -222,7 +224,7 @@ export interface EpisodeListener {
   chunk(chunk: ChunkBody): void;
   /** The episode ended. */
   ended(message: EndedMessage): void;
-  /** The participant pressed Finish. */
+  /** The participant confirmed Finish. */
   finish(): void;
   /** The session's time is played. */
   timeUp(): void;
@@ -230,12 +232,42 @@ export interface EpisodeListener {
 
 // ---- incentives, progress and the score page (docs/protocol.md, "Progress") ----
 
-/** POST /api/sessions and GET /api/session: the session's incentive treatment, or null. */
+/**
+ * POST /api/sessions and GET /api/session: the session's incentive treatment, or null — what is
+ * at stake and how to earn it (the instructions and the live panel say it).
+ */
 export interface TreatmentSummary {
   id: string;
   challenge: boolean;
   raffle: boolean;
   currency: string;
+  /** Paid once the time requirement (and with `base_requires_minimum` every requirement) is met. */
+  base_pay: number;
+  /** The most the bonus can reach (0 without a bonus). */
+  bonus_maximum: number;
+  /** `base_pay + bonus_maximum`: the most the session can be paid. */
+  at_stake: number;
+  /** The time requirement, or null for none. */
+  time: { statistic: "Playtime" | "Active playtime"; seconds: number } | null;
+  base_requires_minimum: boolean;
+  bonus_requires_minimum: boolean;
+  /** The minimum requirements (challenges, with `challenge`). */
+  requirements: { label: string; statistic: string; required: number; unit: Unit }[];
+  /** The bonus grows from 0 at `start` to full at `full` of each factor's statistic. */
+  bonus_factors: { label: string; statistic: string; start: number; full: number; unit: Unit }[];
+}
+
+/** How a statistic's value is shown (docs/protocol.md, "Progress"). */
+export type Unit = "count" | "fraction" | "seconds" | "points";
+
+/** The consent page of a task (GET /api/tasks `consent`; docs/tasks.md, "Consent"). */
+export interface ConsentTemplate {
+  /** Each field as HTML (Markdown rendered by the server, raw HTML escaped); `ethics` may be null. */
+  sections: Record<string, string | null>;
+  /** What the session can earn, as HTML, by recruitment platform. */
+  pay: Record<string, string>;
+  /** The consent checkbox's text. */
+  agreement: string;
 }
 
 /** One requirement of the live panel. */
@@ -244,7 +276,7 @@ export interface ProgressItem {
   statistic: string;
   value: number;
   required: number;
-  unit: "count" | "fraction" | "seconds" | "points";
+  unit: Unit;
   met: boolean;
 }
 
@@ -293,11 +325,16 @@ export interface CohortView {
   percentile: number;
   cohort: number;
   histogram: { edges: number[]; counts: number[]; bin: number };
+  /** How the value is shown; counts and points on whole-number axes. */
+  unit: Unit;
 }
 
 /** GET /api/session/score (200 once the session is settled, 409 before). */
 export interface SessionScore {
   task: { id: string; title: string };
+  /** The task's score statistics. */
   statistics: Record<string, CohortView>;
+  /** Their keys in the task's order (the order the page shows them). */
+  order: string[];
   payment: Progress | null;
 }

@@ -1,19 +1,25 @@
 // The play page (client/play.html, `/play/<task_id>`): its entry point, and the play view.
 //
-// The page shows the task (or only a preview, for MTurk's), opens the session (session.mjs:
-// consent and instructions first for a new one) and plays it; a finished session shows the end
-// page (end.mjs). The play view draws the emulator's frames on the canvas: the emulator runs in a
-// module worker (emulator.worker.mjs), and the view forwards the keyboard and the tab's
-// visibility to it, its chunks and game overs to the session, and shows the score, the notices
-// over the game and the live incentive panel (panel.mjs). The page's state for tests is
-// `window.crowdplay` (debug.mjs).
+// The page shows the task and how long it takes, checks for a keyboard on touch-only devices,
+// shows MTurk's preview or opens the session (session.mjs: consent and instructions first for a
+// new one, intro.mjs) and plays it; a finished session shows the end page (end.mjs). The play view
+// draws the emulator's frames on the canvas: the emulator runs in a module worker
+// (emulator.worker.mjs), and the view forwards the keyboard and the tab's visibility to it, its
+// chunks and game overs to the session, and shows the score, the connection, the notices over the
+// game, the live incentive panel (panel.mjs) and the Finish and problem-report dialogs
+// (dialogs.mjs). While it shows, game keys never scroll the page and Space or Enter never press a
+// button of the page (Finish is pressed with the pointer, or Esc opens its confirmation). The
+// page's state for tests is `window.crowdplay` (debug.mjs).
 import { listTasks } from "./api.mjs";
 import { playDebug } from "./debug.mjs";
+import { FinishConfirmation, wireProblemReport } from "./dialogs.mjs";
 import { $, describe, showSection } from "./dom.mjs";
 import { showEnd } from "./end.mjs";
+import { consent, instructions, keyboardGate, preview, showEstimate } from "./intro.mjs";
 import { Keyboard } from "./keyboard.mjs";
 import { Panel } from "./panel.mjs";
-import { Session, completion, openSession } from "./session.mjs";
+import { retrying } from "./retry.mjs";
+import { Session, completion, openSession, platformOf } from "./session.mjs";
 
 /** @typedef {import("./api.mjs").Task} Task */
 /** @typedef {import("./debug.mjs").PlayDebug} PlayDebug */
@@ -21,12 +27,15 @@ import { Session, completion, openSession } from "./session.mjs";
 /** @typedef {import("./messages").MainToWorker} MainToWorker */
 /** @typedef {import("./messages").ProgressReport} ProgressReport */
 /** @typedef {import("./messages").ResumeFrom} ResumeFrom */
+/** @typedef {import("./messages").TreatmentSummary} TreatmentSummary */
 /** @typedef {import("./messages").WorkerToMain} WorkerToMain */
 /** @typedef {import("./messages").EpisodeListener} EpisodeListener */
 /** @typedef {import("./messages").EpisodeView} EpisodeView */
 
 const MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE";
 const MAX_KEY_LATENCIES = 2000;
+/** Keys that press a focused button: never while the play view shows (Space is also "fire"). */
+const BUTTON_KEYS = new Set(["Space", "Enter", "NumpadEnter"]);
 
 /**
  * The game on the canvas, the emulator behind it, the keyboard, the notices and the panel.
@@ -35,10 +44,13 @@ const MAX_KEY_LATENCIES = 2000;
 class PlayView {
   /**
    * @param {Task} task
-   * @param {PlayDebug} debug
-   * @param {(message: string) => void} fail shows that the page cannot go on
+   * @param {object} options
+   * @param {TreatmentSummary | null} options.terms the session's treatment
+   * @param {string} options.token
+   * @param {PlayDebug} options.debug
+   * @param {(message: string) => void} options.fail shows that the page cannot go on
    */
-  constructor(task, debug, fail) {
+  constructor(task, { terms, token, debug, fail }) {
     this.debug = debug;
     this.fail = fail;
     /** @type {string | null} the episode the emulator was last asked to play */
@@ -47,28 +59,53 @@ class PlayView {
     this.listener = null;
     /** @type {((started: boolean) => void) | null} */
     this._onStart = null;
+    this.ended = false;
 
     const canvas = /** @type {HTMLCanvasElement} */ ($("screen"));
     this.screen = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
     this.worker = new Worker(new URL("./emulator.worker.mjs", import.meta.url), { type: "module" });
     this.worker.onmessage = (/** @type {MessageEvent<WorkerToMain>} */ e) => this.onWorker(e.data);
     this.worker.onerror = (e) => fail(`The game could not start: ${e.message}`);
-    this.keyboard = new Keyboard(window, (change) =>
-      this.send({ type: "keys", held: change.held, key: change.key, down: change.down, atMs: change.atMs }),
+    const shown = () => !$("play").hidden;
+    this.keyboard = new Keyboard(
+      window,
+      (change) => this.send({ type: "keys", held: change.held, key: change.key, down: change.down, atMs: change.atMs }),
+      shown,
     );
+    this._guard = (/** @type {KeyboardEvent} */ e) => this.guardKeys(e);
+    window.addEventListener("keydown", this._guard, true);
+    window.addEventListener("keyup", this._guard, true);
     document.addEventListener("visibilitychange", () => this.send({ type: "visibility", hidden: document.hidden }));
-    const finishButton = /** @type {HTMLButtonElement} */ ($("finish-button"));
-    finishButton.addEventListener("click", () => {
-      finishButton.disabled = true;
-      this.listener?.finish();
-    });
+    $("play-controls").textContent = `${task.controls} Esc to finish.`;
+    this.finishButton = /** @type {HTMLButtonElement} */ ($("finish-button"));
     this.panel = new Panel($("panel"), {
       session: task.session,
-      onTimeUp: () => {
-        finishButton.disabled = true;
-        this.listener?.timeUp();
-      },
+      terms,
+      onTimeUp: () => this.listener?.timeUp(),
     });
+    this.confirmation = new FinishConfirmation({
+      panel: this.panel,
+      terms,
+      onConfirm: () => this.listener?.finish(),
+    });
+    this.finishButton.addEventListener("click", () => this.confirmation.open());
+    wireProblemReport(token);
+  }
+
+  /**
+   * While the play view shows: Space and Enter press no button outside the dialogs (Space is the
+   * game's; the Keyboard takes it, and keeps game keys from scrolling), and Esc asks to finish.
+   * @param {KeyboardEvent} e
+   */
+  guardKeys(e) {
+    if (this.ended || $("play").hidden) return;
+    const target = e.target instanceof Element ? e.target : null;
+    if (target?.closest("dialog, input, textarea, select")) return;
+    if (BUTTON_KEYS.has(e.code)) e.preventDefault();
+    if (e.code === "Escape" && e.type === "keydown" && !this.finishButton.disabled) {
+      e.preventDefault();
+      this.confirmation.open();
+    }
   }
 
   /** @param {EpisodeListener} listener */
@@ -103,13 +140,21 @@ class PlayView {
     return true;
   }
 
+  ending() {
+    this.finishButton.disabled = true;
+    this.confirmation.close();
+  }
+
   stop() {
     this.send({ type: "stop" });
     this.keyboard.enabled = false;
   }
 
   close() {
+    this.ended = true;
     this.keyboard.detach();
+    window.removeEventListener("keydown", this._guard, true);
+    window.removeEventListener("keyup", this._guard, true);
     this.worker.terminate();
     this.debug.episodeId = null;
   }
@@ -123,7 +168,9 @@ class PlayView {
 
   /** @param {boolean} connected */
   connection(connected) {
-    $("connection").textContent = connected ? "" : "Reconnecting…";
+    $("connection").hidden = connected;
+    this.panel.setCurrent(connected);
+    this.debug.connected = connected;
   }
 
   /**
@@ -192,80 +239,62 @@ class PlayView {
   }
 }
 
-// ---- Consent and instructions ---------------------------------------------------------------
-
-/**
- * Resolves when the participant consents.
- * @param {PlayDebug} debug
- * @returns {Promise<void>}
- */
-function consent(debug) {
-  debug.phase = "consent";
-  showSection("consent");
-  const check = /** @type {HTMLInputElement} */ ($("consent-check"));
-  const button = /** @type {HTMLButtonElement} */ ($("consent-button"));
-  check.addEventListener("change", () => (button.disabled = !check.checked));
-  return new Promise((resolve) => button.addEventListener("click", () => resolve(), { once: true }));
-}
-
-/**
- * Resolves when the participant has read the task's instructions and starts.
- * @param {Task} task
- * @param {PlayDebug} debug
- * @returns {Promise<void>}
- */
-function instructions(task, debug) {
-  debug.phase = "instructions";
-  // Task instructions are written by the researcher who configured the task (trusted HTML).
-  $("instructions-body").innerHTML = task.instructions_html;
-  showSection("instructions");
-  const button = $("start-button");
-  return new Promise((resolve) => button.addEventListener("click", () => (button.blur(), resolve()), { once: true }));
-}
-
 // ---- Main -----------------------------------------------------------------------------------
+
+/**
+ * What a network step before play is waiting for, under "Loading…" or the step's button.
+ * @param {string | null} text
+ */
+function status(text) {
+  const line = $("network-status");
+  line.hidden = text === null;
+  line.textContent = text ?? "";
+}
 
 /** @param {PlayDebug} debug */
 async function main(debug) {
   const parts = location.pathname.split("/").filter(Boolean);
   const taskId = decodeURIComponent(parts[parts.length - 1] ?? "");
   const params = new URLSearchParams(location.search);
-  const task = (await listTasks()).find((t) => t.id === taskId);
+  const tasks = await retrying(listTasks, { status, doing: "Loading the task" });
+  status(null);
+  const task = tasks.find((t) => t.id === taskId);
   if (task === undefined) throw new Error(`There is no task "${taskId}".`);
   $("task-title").textContent = task.title;
   $("task-description").textContent = task.description;
   document.title = `${task.title} — CrowdPlay`;
+  showEstimate(task);
 
-  if (params.get("assignmentId") === MTURK_PREVIEW) {
-    debug.phase = "preview";
-    $("preview-instructions").innerHTML = task.instructions_html;
-    showSection("preview");
-    return;
-  }
+  if (params.get("assignmentId") === MTURK_PREVIEW) return preview(task, debug);
 
+  await keyboardGate(debug);
   const { token, state } = await openSession(task, params, {
-    consent: () => consent(debug),
-    instructions: () => instructions(task, debug),
+    consent: () => consent(task, platformOf(params), debug),
+    instructions: (opened) => instructions(task, opened, debug),
+    status,
   });
+  status(null);
   const treatment = state.treatment ?? null;
   debug.treatment = treatment;
-  const context = { taskId, token, treatment, debug };
-  if (state.finished) return showEnd(await completion(taskId, token), { ...context, timeUp: false });
+  const context = { taskId, token, treatment, debug, progress: null, platform: platformOf(params) };
+  if (state.finished) return showEnd(await completion(taskId, token, status), { ...context, timeUp: false });
 
-  const view = new PlayView(task, debug, (message) => fail(debug, message));
+  const view = new PlayView(task, { terms: treatment, token, debug, fail: (message) => fail(debug, message) });
   const session = new Session(view, {
     taskId,
     token,
     debug,
-    onFinished: (result, timeUp) => showEnd(result, { ...context, timeUp }),
+    onFinished: (result, timeUp) => showEnd(result, { ...context, timeUp, progress: view.panel.report?.progress ?? null }),
+    onFailed: (e) => fail(debug, describe(e)),
   });
+  $("time-estimate").hidden = true;
   showSection("play");
   debug.phase = "playing";
   await session.begin(state);
 }
 
 /**
- * The page cannot go on: says why.
+ * The page cannot go on: says why, and offers a reload (which resumes the session).
  * @param {PlayDebug} debug
  * @param {string} message
  */
@@ -276,4 +305,5 @@ function fail(debug, message) {
 }
 
 const debug = playDebug();
+$("reload-button").addEventListener("click", () => location.reload());
 main(debug).catch((e) => fail(debug, describe(e)));

@@ -1,14 +1,16 @@
 // The score page (client/score.html, `/score/<task_id>`): the participant's play against the
 // cohort of the task, as in Lab in the Wild (the CrowdPlay paper, A.3), plus feedback and
-// problem reports.
+// problem reports. The statistics are the task's own (its `score_statistics`, docs/tasks.md), in
+// the server's order, each shown in its unit; counts and points get whole-number axes.
 //
 // It uses this tab's session token for the task (api.mjs tokenStore), so it is reached from the
-// end page of the play page, and waits until the session is settled (settlement.mjs). The page's
-// state for tests is `window.crowdplay` (debug.mjs).
+// end page of the play page, and waits until the session is settled (settlement.mjs); opened
+// anywhere else it says so and links back. The page's state for tests is `window.crowdplay`
+// (debug.mjs).
 import { request, tokenStore } from "./api.mjs";
 import { scoreDebug } from "./debug.mjs";
 import { $, describe } from "./dom.mjs";
-import { formatNumber, formatPayment, formatStatistic, ordinal } from "./format.mjs";
+import { formatNumber, formatPayment, formatValue, ordinal, wholeRange } from "./format.mjs";
 import { awaitSettlement } from "./settlement.mjs";
 
 /** @typedef {import("./debug.mjs").ScoreDebug} ScoreDebug */
@@ -16,8 +18,6 @@ import { awaitSettlement } from "./settlement.mjs";
 /** @typedef {import("./messages").CohortView} CohortView */
 
 const SVG = "http://www.w3.org/2000/svg";
-/** Statistics shown first, when present; the rest follow in the server's order. */
-const FIRST = ["Score", "Playtime", "Active playtime"];
 
 /**
  * The page cannot show the results: says why.
@@ -30,6 +30,20 @@ function fail(debug, message, phase = "failed") {
   $("loading").hidden = true;
   $("failure-message").textContent = message;
   $("failure").hidden = false;
+}
+
+/**
+ * A value's label on an axis: counts and points as whole numbers (the lowest one at or above an
+ * edge, the highest at or below), the rest in their unit.
+ * @param {number} value
+ * @param {import("./messages").Unit} unit
+ * @param {"low" | "high"} side
+ */
+function axisLabel(value, unit, side) {
+  if (unit === "count" || unit === "points") {
+    return formatNumber(side === "low" ? Math.ceil(value - 1e-9) : Math.floor(value + 1e-9));
+  }
+  return formatValue(Math.max(0, value), unit);
 }
 
 /**
@@ -55,6 +69,8 @@ function histogram(key, view) {
     svg.append(el);
     return el;
   };
+  const unit = view.unit;
+  const whole = unit === "count" || unit === "points";
   counts.forEach((count, i) => {
     const h = (count / highest) * plotH;
     const rect = node("rect", {
@@ -66,18 +82,22 @@ function histogram(key, view) {
     });
     const title = document.createElementNS(SVG, "title");
     const who = count === 1 ? "player" : "players";
-    title.textContent = `${formatStatistic(key, edges[i])} to ${formatStatistic(key, edges[i + 1])}: ${count} ${who}${i === bin ? " (you)" : ""}`;
+    const range = whole
+      ? wholeRange(edges[i], edges[i + 1], i === counts.length - 1) ?? "no whole values"
+      : `${formatValue(Math.max(0, edges[i]), unit)} to ${formatValue(Math.max(0, edges[i + 1]), unit)}`;
+    title.textContent = `${range}: ${count} ${who}${i === bin ? " (you)" : ""}`;
     rect.append(title);
   });
   const you = node("text", { class: "axis you", x: left + (bin + 0.5) * barW, y: top - 3, "text-anchor": "middle" });
   you.textContent = "you";
   node("line", { x1: left, x2: width - right, y1: top + plotH + 0.5, y2: top + plotH + 0.5, stroke: "currentColor", "stroke-opacity": 0.4 });
   const low = node("text", { class: "axis", x: left, y: height - 5, "text-anchor": "start" });
-  low.textContent = formatStatistic(key, edges[0]);
-  // A cohort of one has no spread: the server's bins are then nominal, so no upper label.
+  // A cohort of one has no spread: the server's bins are then nominal, so the one label is the
+  // value itself.
+  low.textContent = view.cohort > 1 ? axisLabel(edges[0], unit, "low") : formatValue(view.value, unit);
   if (view.cohort > 1) {
     const high = node("text", { class: "axis", x: width - right, y: height - 5, "text-anchor": "end" });
-    high.textContent = formatStatistic(key, edges[edges.length - 1]);
+    high.textContent = axisLabel(edges[edges.length - 1], unit, "high");
   }
   return svg;
 }
@@ -93,7 +113,7 @@ function statisticFigure(key, view) {
   name.textContent = key;
   const value = document.createElement("span");
   value.className = "stat-value";
-  value.textContent = formatStatistic(key, view.value);
+  value.textContent = formatValue(view.value, view.unit);
   const rank = document.createElement("div");
   rank.className = "stat-rank muted";
   rank.textContent = `${ordinal(view.rank)} of ${view.cohort} players · percentile ${formatNumber(view.percentile)}`;
@@ -118,11 +138,10 @@ function render(answer) {
   } else {
     line.textContent = `Your payment: ${formatPayment(payment)}`;
   }
-  const keys = Object.keys(answer.statistics);
+  const keys = answer.order.filter((key) => key in answer.statistics); // the task's order
   const cohort = keys.length > 0 ? answer.statistics[keys[0]].cohort : 0;
   $("cohort-note").hidden = cohort > 1;
-  const ordered = [...FIRST.filter((k) => keys.includes(k)), ...keys.filter((k) => !FIRST.includes(k))];
-  $("statistics").replaceChildren(...ordered.map((key) => statisticFigure(key, answer.statistics[key])));
+  $("statistics").replaceChildren(...keys.map((key) => statisticFigure(key, answer.statistics[key])));
   $("loading").hidden = true;
   $("results").hidden = false;
 }
@@ -161,14 +180,27 @@ async function main(debug) {
   const taskId = decodeURIComponent(parts[parts.length - 1] ?? "");
   const token = tokenStore.get(taskId);
   if (token === null) {
-    return fail(debug, "Play this task first: your results appear here, in the same tab, after you finish.", "no-session");
+    fail(
+      debug,
+      "Your results are tied to the browser tab you played in, and this tab has no session of this task. " +
+        "Go back to that tab and follow the link at the end of the game, or play the task first.",
+      "no-session",
+    );
+    $("failure-links").hidden = false;
+    /** @type {HTMLAnchorElement} */ ($("play-link")).href = `/play/${encodeURIComponent(taskId)}`;
+    return;
   }
   $("feedback").hidden = false;
   for (const id of ["feedback-form", "problem-form"]) wireFeedback(/** @type {HTMLFormElement} */ ($(id)), token, debug);
-  debug.score = await awaitSettlement(token, () => {
-    debug.phase = "waiting";
-    $("loading-message").textContent = "Your games are still being checked; your results appear in a moment…";
-  });
+  const waiting = "Your games are still being checked; your results appear in a moment…";
+  debug.score = await awaitSettlement(
+    token,
+    () => {
+      debug.phase = "waiting";
+      $("loading-message").textContent = waiting;
+    },
+    (text) => ($("loading-message").textContent = text ?? waiting),
+  );
   render(debug.score);
   debug.phase = "ready";
 }

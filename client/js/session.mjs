@@ -4,10 +4,15 @@
 // episode left open by a reload is resumed from the server's grant and log; Finish — or the
 // session's time played — ends the episode, then the session (POST /api/session/finish).
 //
+// Every network step retries until it gets through (retry.mjs) and says what it is doing in the
+// notice over the game, so a dropped connection never leaves the page frozen: play goes on when
+// the server is back, and Finish still finishes.
+//
 // What is drawn and played is the play view's (play.mjs): a Session drives it as an EpisodeView
 // and hears from it as its EpisodeListener (messages.d.ts).
 import { ApiError, request, tokenStore } from "./api.mjs";
 import { sleep } from "./dom.mjs";
+import { Stopped, retrying } from "./retry.mjs";
 import { EpisodeStream, forgetStoredChunks, storedChunks, webSocketUrl } from "./stream.mjs";
 
 /** @typedef {import("./api.mjs").Task} Task */
@@ -34,19 +39,36 @@ const VERDICT_WAIT_MS = 60_000;
 const finishKey = (taskId) => `crowdplay.finish.${taskId}`;
 
 /**
+ * The recruitment platform the page's URL parameters name, as the server tells them apart
+ * (server/study/identities.py): MTurk, Prolific, a `source=` channel, else anonymous.
+ * @param {URLSearchParams} params
+ * @returns {"mturk" | "prolific" | "email" | "social" | "lab" | "anonymous"}
+ */
+export function platformOf(params) {
+  if (["workerId", "assignmentId", "hitId", "turkSubmitTo"].some((n) => params.has(n))) return "mturk";
+  if (["PROLIFIC_PID", "STUDY_ID", "SESSION_ID"].some((n) => params.has(n))) return "prolific";
+  const source = params.get("source");
+  return source === "email" || source === "social" || source === "lab" ? source : "anonymous";
+}
+
+/**
  * The tab's session for a task: the stored token's, else a new one (the participant consents,
  * the session is created with the page's platform parameters, the instructions are read).
  * @param {Task} task
  * @param {URLSearchParams} params the page's query
- * @param {{consent: () => Promise<void>, instructions: () => Promise<void>}} steps the page's
- *   consent and instructions, each resolving when the participant goes on
+ * @param {object} steps the page's steps, each resolving when the participant goes on
+ * @param {() => Promise<void>} steps.consent
+ * @param {(state: SessionState) => Promise<void>} steps.instructions the session's instructions
+ * @param {(text: string | null) => void} steps.status what a network step is waiting for
  * @returns {Promise<{token: string, state: SessionState}>}
  */
 export async function openSession(task, params, steps) {
+  const { status } = steps;
   const stored = tokenStore.get(task.id);
   if (stored !== null) {
     try {
-      return { token: stored, state: await request("/api/session", { token: stored }) };
+      const state = await retrying(() => request("/api/session", { token: stored }), { status, doing: "Loading your session" });
+      return { token: stored, state };
     } catch (e) {
       if (!(e instanceof ApiError && e.status >= 400 && e.status < 500)) throw e;
       tokenStore.clear(task.id); // expired or unknown: start over
@@ -59,11 +81,17 @@ export async function openSession(task, params, steps) {
     const value = params.get(name);
     if (value !== null) platform[name] = value;
   }
-  const created = await request("/api/sessions", { method: "POST", body: { task_id: task.id, platform, consent: true } });
+  const body = { task_id: task.id, platform, consent: true };
+  const created = await retrying(() => request("/api/sessions", { method: "POST", body }), { status, doing: "Starting your session" });
   const token = /** @type {string} */ (created.token);
   tokenStore.set(task.id, token);
-  await steps.instructions();
-  const state = { session_id: created.session_id, task, finished: false, treatment: created.treatment ?? null, open_episode: null };
+  /** @type {SessionState} */
+  let state = { session_id: created.session_id, task, finished: false, treatment: created.treatment ?? null, open_episode: null };
+  if (created.resumed) {
+    // The server found this person's earlier session of the task: continue it where it stands.
+    state = await retrying(() => request("/api/session", { token }), { status, doing: "Loading your session" });
+  }
+  if (!state.finished) await steps.instructions(state);
   return { token, state };
 }
 
@@ -71,11 +99,13 @@ export async function openSession(task, params, steps) {
  * The completion step of a finished session: the one this tab kept, else the server's again.
  * @param {string} taskId
  * @param {string} token
+ * @param {(text: string | null) => void} status
  * @returns {Promise<FinishResult>}
  */
-export async function completion(taskId, token) {
+export async function completion(taskId, token, status) {
   const kept = sessionStorage.getItem(finishKey(taskId));
-  return kept !== null ? JSON.parse(kept) : request("/api/session/finish", { method: "POST", token, body: {} });
+  if (kept !== null) return JSON.parse(kept);
+  return retrying(() => request("/api/session/finish", { method: "POST", token, body: {} }), { status, doing: "Finishing" });
 }
 
 /** Plays a session's episodes one after the other until Finish or the session's time is up. */
@@ -88,21 +118,27 @@ export class Session {
    * @param {PlayDebug} options.debug
    * @param {(result: FinishResult, timeUp: boolean) => void} options.onFinished the session is
    *   finished (the end page follows)
+   * @param {(error: unknown) => void} options.onFailed the session cannot go on (the page says
+   *   why and offers a reload, which resumes it)
    */
-  constructor(view, { taskId, token, debug, onFinished }) {
+  constructor(view, { taskId, token, debug, onFinished, onFailed }) {
     this.view = view;
     this.taskId = taskId;
     this.token = token;
     this.debug = debug;
     this.onFinished = onFinished;
+    this.onFailed = onFailed;
     this.timeUp = false;
     this.finishing = false;
     /** @type {EpisodeStream | null} the stream of the episode being played */
     this.stream = null;
     this.gotProgress = false;
+    /** Whether the stream of the episode being played is connected. */
+    this.connected = true;
+    const guard = (/** @type {Promise<void>} */ step) => void step.catch((e) => this.onFailed(e));
     view.listen({
       chunk: (chunk) => this.stream?.push(chunk),
-      ended: (message) => void this.onEnded(message),
+      ended: (message) => guard(this.onEnded(message)),
       finish: () => this.finish(),
       timeUp: () => this.onTimeUp(),
     });
@@ -128,7 +164,10 @@ export class Session {
   async loadProgress(open) {
     try {
       /** @type {ProgressReport} */
-      const report = await request("/api/session/progress", { token: this.token });
+      const report = await retrying(() => request("/api/session/progress", { token: this.token }), {
+        stop: () => this.gotProgress,
+        doing: "Loading your progress",
+      });
       if (this.gotProgress) return; // a newer report came over the WebSocket
       this.view.progress(report, open?.episode_id ?? null, open?.frames ?? 0);
     } catch (e) {
@@ -147,16 +186,37 @@ export class Session {
 
   /** The notice while the last game is saved. */
   savingNotice() {
-    return this.timeUp ? "Time is up — saving your game…" : "Saving your game…";
+    const saving = this.timeUp ? "Time is up — saving your game…" : "Saving your game…";
+    return this.connected ? saving : `${saving} Waiting for the connection to the server to come back.`;
   }
 
+  /**
+   * The notice while a network step waits: its own words, else `otherwise`.
+   * @param {string} otherwise
+   * @returns {(text: string | null) => void}
+   */
+  noticeOr(otherwise) {
+    return (text) => this.view.notice(text ?? otherwise);
+  }
+
+  /** Asks for a new episode (until it is granted, or Finish is confirmed meanwhile) and plays it. */
   async newEpisode() {
     if (this.finishing) return this.finishSession();
-    this.view.notice(null);
     /** @type {EpisodeGrant} */
-    const grant = await request("/api/episodes", { method: "POST", token: this.token, body: {} });
+    let grant;
+    try {
+      grant = await retrying(() => request("/api/episodes", { method: "POST", token: this.token, body: {} }), {
+        status: this.noticeOr("Starting the next game…"),
+        doing: "Starting the next game",
+        stop: () => this.finishing,
+      });
+    } catch (e) {
+      if (e instanceof Stopped) return this.finishSession();
+      throw e;
+    }
     this.openStream(grant, []);
     await this.start(grant, undefined);
+    if (!this.finishing) this.view.notice(null);
   }
 
   /**
@@ -169,7 +229,10 @@ export class Session {
   async resume(grant) {
     const id = grant.episode_id;
     try {
-      const log = await request(`/api/episodes/${encodeURIComponent(id)}/log`, { token: this.token });
+      const log = await retrying(() => request(`/api/episodes/${encodeURIComponent(id)}/log`, { token: this.token }), {
+        status: this.noticeOr("Loading your game…"),
+        doing: "Loading your game",
+      });
       if (log.format !== LOG_FORMAT) throw new Error(`unsupported log format ${log.format}`);
       if (log.env.players !== 1) throw new Error("only one-player episodes are resumed");
       /** @type {number[]} */
@@ -186,12 +249,14 @@ export class Session {
       }
       if (pending.some((c) => c.end !== null)) {
         // The episode had ended; only its last chunks were not stored yet.
+        this.view.notice(this.savingNotice());
         await this.openStream(grant, pending).drained();
         return false;
       }
       this.openStream(grant, pending);
       const started = await this.start(grant, { actions: [actions], checkpoints });
       if (!started) throw new Error("the replay of the recorded frames failed");
+      this.view.notice(null);
       this.debug.resumed = { episodeId: id, frames: actions.length };
       return true;
     } catch (e) {
@@ -223,12 +288,16 @@ export class Session {
         this.gotProgress = true;
         this.view.progress(message, episodeId, message.frame);
       },
-      onError: (message) => this.onStreamError(stream, message),
+      onError: (message) => void this.onStreamError(stream, message).catch((e) => this.onFailed(e)),
       onConnection: (connected) => {
-        if (stream === this.stream) this.view.connection(connected);
+        if (stream !== this.stream) return;
+        this.connected = connected;
+        this.view.connection(connected);
       },
     });
     this.stream = stream;
+    this.connected = true;
+    this.view.connection(true);
     return stream;
   }
 
@@ -251,17 +320,32 @@ export class Session {
     const drained = stream.drained().then(() => setTimeout(() => stream.close(), VERDICT_WAIT_MS));
     if (message.end.reason === "ended_by_participant") {
       this.view.notice(this.savingNotice());
-      await drained;
+      await this.untilSaved(drained);
       await this.finishSession();
       return;
     }
     this.debug.phase = "game-over";
-    this.view.notice("Game over — next game starting");
+    this.view.notice(message.end.reason === "truncated" ? "This game reached its time limit — next game starting" : "Game over — next game starting");
     // The final chunk must be stored before the next episode is asked for: POST /api/episodes
     // abandons any episode still open.
-    await Promise.all([drained, sleep(GAME_OVER_NOTICE_MS)]);
-    this.debug.phase = "playing";
+    await sleep(GAME_OVER_NOTICE_MS);
+    await this.untilSaved(drained);
     await this.newEpisode();
+    if (this.debug.phase === "game-over") this.debug.phase = "playing";
+  }
+
+  /**
+   * Waits until the last game's chunks are stored, saying so while the connection is down.
+   * @param {Promise<unknown>} drained
+   */
+  async untilSaved(drained) {
+    let saved = false;
+    void drained.then(() => (saved = true));
+    await sleep(0);
+    while (!saved) {
+      this.view.notice(this.savingNotice());
+      await Promise.race([drained, sleep(1000)]);
+    }
   }
 
   /**
@@ -274,16 +358,19 @@ export class Session {
     if (stream !== this.stream) return;
     this.view.stop();
     forgetStoredChunks(null);
+    if (this.finishing) return this.finishSession();
     this.view.notice("This game could not be saved — a new game is starting");
     await sleep(GAME_OVER_NOTICE_MS);
     await this.newEpisode();
   }
 
-  /** Finish (or the time is up): ends the episode being played, then the session. */
+  /** Finish (confirmed) or the time is up: ends the episode being played, then the session. */
   finish() {
     if (this.finishing) return;
     this.finishing = true;
     this.debug.phase = "finishing";
+    this.view.ending();
+    this.view.notice(this.savingNotice());
     this.view.finishEpisode(); // -> "ended" -> finishSession
     // Between episodes nothing runs: newEpisode() finishes the session instead of starting one.
   }
@@ -291,7 +378,10 @@ export class Session {
   async finishSession() {
     this.view.notice(this.savingNotice());
     /** @type {FinishResult} */
-    const result = await request("/api/session/finish", { method: "POST", token: this.token, body: {} });
+    const result = await retrying(() => request("/api/session/finish", { method: "POST", token: this.token, body: {} }), {
+      status: this.noticeOr("Finishing…"),
+      doing: "Finishing your session",
+    });
     sessionStorage.setItem(finishKey(this.taskId), JSON.stringify(result));
     this.view.close();
     this.onFinished(result, this.timeUp);

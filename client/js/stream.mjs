@@ -3,7 +3,10 @@
 // Chunks get consecutive `seq` numbers and wait in a buffer until the server acknowledges them;
 // the buffer is mirrored to sessionStorage, so neither a dropped connection nor a reload of the
 // tab loses a chunk. After every (re)connection the stream says hello, reads `next_seq` from
-// `ready` and resends everything from there; the server's chunks are idempotent.
+// `ready` and resends everything from there; the server's chunks are idempotent. A connection
+// that stays open but carries nothing (no acknowledgement for ACK_TIMEOUT_MS while chunks wait:
+// the network went away without closing it) is dropped and made again, so that the page can say
+// it is reconnecting instead of waiting in silence.
 
 /** @typedef {import("./messages").Chunk} Chunk */
 /** @typedef {import("./messages").ChunkBody} ChunkBody */
@@ -19,6 +22,8 @@
 
 const STORAGE_PREFIX = "crowdplay.chunks.";
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
+/** How long chunks may wait for an acknowledgement on an open connection before it is dropped. */
+export const ACK_TIMEOUT_MS = 5000;
 
 /**
  * The unacknowledged chunks of an episode stored in sessionStorage (by an earlier page load).
@@ -95,6 +100,10 @@ export class EpisodeStream {
     this.socket = null;
     /** @type {ReturnType<typeof setTimeout> | null} */
     this._retry = null;
+    /** When the server last acknowledged, the connection got ready or a chunk started to wait
+     * on an empty buffer: performance.now(). */
+    this._heardAt = performance.now();
+    this._watchdog = setInterval(() => this._checkStalled(), 1000);
     this._persist();
     this._connect();
   }
@@ -106,6 +115,7 @@ export class EpisodeStream {
   push(body) {
     /** @type {Chunk} */
     const chunk = { type: "chunk", seq: this.nextSeq++, ...body };
+    if (this.buffer.length === 0) this._heardAt = performance.now(); // nothing was waiting
     this.buffer.push(chunk);
     this._persist();
     if (this.ready) this._send(chunk);
@@ -120,6 +130,7 @@ export class EpisodeStream {
   /** Closes the connection for good (unacknowledged chunks stay in sessionStorage). */
   close() {
     this.closed = true;
+    clearInterval(this._watchdog);
     if (this._retry !== null) clearTimeout(this._retry);
     this.socket?.close(1000);
     this.socket = null;
@@ -132,16 +143,34 @@ export class EpisodeStream {
     this.socket = socket;
     socket.onopen = () => socket.send(JSON.stringify({ type: "hello", token: this.token }));
     socket.onmessage = (event) => this._receive(event.data);
-    socket.onclose = () => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      this.ready = false;
-      this.onConnection(false);
-      if (this.closed) return;
-      const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)];
-      this.failures += 1;
-      this._retry = setTimeout(() => ((this._retry = null), this._connect()), delay);
-    };
+    socket.onclose = () => this._lost(socket);
+  }
+
+  /**
+   * The connection `socket` is gone (closed, or dropped as stalled): reconnect after a pause.
+   * @param {WebSocket} socket
+   */
+  _lost(socket) {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.ready = false;
+    this.onConnection(false);
+    if (this.closed) return;
+    const delay = BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)];
+    this.failures += 1;
+    this._retry = setTimeout(() => ((this._retry = null), this._connect()), delay);
+  }
+
+  /** Drops an open connection on which chunks wait unacknowledged for too long. */
+  _checkStalled() {
+    const socket = this.socket;
+    if (socket === null || !this.ready || this.buffer.length === 0) return;
+    if (performance.now() - this._heardAt < ACK_TIMEOUT_MS) return;
+    console.warn(`crowdplay: episode ${this.episodeId}: no acknowledgement for ${ACK_TIMEOUT_MS} ms; reconnecting`);
+    this._lost(socket);
+    socket.onclose = null;
+    socket.onmessage = null;
+    socket.close(); // may take long on a dead network: nothing waits for it
   }
 
   /** @param {unknown} data */
@@ -157,6 +186,7 @@ export class EpisodeStream {
       case "ready": {
         this.failures = 0;
         this.ready = true;
+        this._heardAt = performance.now();
         this._acknowledge(message.next_seq - 1);
         if (this.buffer.length > 0 && this.buffer[0].seq !== message.next_seq) {
           this.onError(`the server expects chunk ${message.next_seq} but this tab only has chunks from ${this.buffer[0].seq}`);
@@ -186,6 +216,7 @@ export class EpisodeStream {
 
   /** Drops the chunks up to `seq` (acknowledged). @param {number} seq */
   _acknowledge(seq) {
+    this._heardAt = performance.now();
     const before = this.buffer.length;
     for (const chunk of this.buffer) if (chunk.seq <= seq && chunk.end !== null) this.finalAcked = true;
     this.buffer = this.buffer.filter((c) => c.seq > seq);

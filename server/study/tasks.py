@@ -1,7 +1,8 @@
 """Tasks: what a participant is asked to play, read from a TOML file and checked at start-up.
 
-A task names a game and its settings, the participant's instructions (Markdown) and how long a
-session lasts (minutes of play or a number of episodes). Errors name the task and the field.
+A task names a game and its settings, the participant's instructions (Markdown), the controls
+hint, the consent text (server/study/consent.py), how long a session lasts (minutes of play or a
+number of episodes) and the statistics its score page shows. Errors name the task and the field.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from markdown_it import MarkdownIt
 from crowdplay import roms
 from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.errors import ConfigError, UnknownRom, UnsupportedEnvironment
+from crowdplay.server.study.consent import Consent, parse_consent, treatment_terms
 from crowdplay.server.study.incentives import (
     Requirement,
     Treatment,
@@ -26,8 +29,6 @@ from crowdplay.server.study.incentives import (
 from crowdplay.verifier import make_env, open_emulator, stats
 
 __all__ = ["Task", "load_tasks"]
-
-"""The agent id of the participant's player, whose statistics requirements read."""
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _FIELDS = {
@@ -50,9 +51,30 @@ _FIELDS = {
     "group",
     "target_hours",
     "thumbnail_frame",
+    "consent",
+    "controls",
+    "score_statistics",
 }
 _RESERVED_IDS = {"auto"}
 """Task ids that name something else (``/play/auto`` is automatic assignment)."""
+
+_CONTROLS = {
+    "space_invaders": "Arrow keys ←/→ (or A/D) to move, Space to fire.",
+    "riverraid": "←/→ (or A/D) to steer, ↑/↓ (or W/S) to speed up and slow down, Space to fire.",
+    "montezuma_revenge": "Arrow keys (or W A S D) to walk and climb, Space to jump.",
+    "qbert": "Arrow keys (or W A S D) to hop: ↑ up-right, → down-right, ↓ down-left, ← up-left.",
+    "breakout": "←/→ (or A/D) to move the paddle, Space to serve the ball.",
+    "beam_rider": "←/→ (or A/D) to change beams, Space to fire, ↑ (or W) for a torpedo.",
+}
+"""The controls hint of each game the demo tasks play (a task's ``controls`` replaces it)."""
+_DEFAULT_CONTROLS = "Arrow keys (or W A S D) to move, Space for the joystick's button."
+
+_SESSION_KEYS = ("Episodes", "Best score")
+"""Statistics of a session that no collector reports (verifier/stats/session.py)."""
+_HEADLINES = {"space_invaders": ("Aliens shot", "Accuracy")}
+"""Statistics of a game's own collectors worth showing on every task's score page."""
+_SECONDS = {"Playtime", "Active playtime", "Time on left half", "Time on right half"}
+_POINTS = {"Score", "Best score"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,11 @@ class Task:
         repeat: whether one platform identity may play several sessions of this task (by
             default one session per person and task: a second visit resumes it, or is refused
             once it is finished).
+        consent: the consent fields this task sets, over the study's (server/study/consent.py).
+        controls: the controls hint shown with the instructions and under the game.
+        score_statistics: the session statistics the score page shows, in order; empty for
+            the default (:func:`load_tasks` fills it in: score, games, playtime, the game's
+            headline statistics and every statistic the task's requirements name).
     """
 
     id: str
@@ -110,14 +137,17 @@ class Task:
     target_hours: float = 1.0
     thumbnail_frame: int = 600
     repeat: bool = False
+    consent: Consent = Consent()
+    controls: str = _DEFAULT_CONTROLS
+    score_statistics: tuple[str, ...] = ()
 
     def treatment(self, treatment_id: str | None) -> Treatment | None:
         """The task's treatment of that id (None for None or an id the task no longer has)."""
         return next((t for t in self.treatments if t.id == treatment_id), None)
 
-    @property
+    @cached_property
     def instructions_html(self) -> str:
-        """The instructions rendered to HTML (raw HTML in the Markdown is escaped)."""
+        """The instructions rendered to HTML (raw HTML in the Markdown is escaped), once."""
         return str(MarkdownIt("commonmark", {"html": False}).render(self.instructions))
 
     def public(self) -> dict[str, Any]:
@@ -135,7 +165,43 @@ class Task:
             "instructions_html": self.instructions_html,
             "session": session,
             "group": self.group,
+            "controls": self.controls,
+            "consent": self.consent_page,
         }
+
+    @cached_property
+    def consent_page(self) -> dict[str, Any]:
+        """The consent page as HTML (server/study/consent.py), rendered once."""
+        return self.consent.public(
+            title=self.title,
+            session_minutes=self.session_minutes,
+            session_episodes=self.session_episodes,
+            treatments=self.treatments,
+        )
+
+    def terms(self, treatment_id: str | None) -> dict[str, Any] | None:
+        """What a session of the task is told of its treatment: at stake and how to earn it.
+
+        None for a session without a treatment (server/study/consent.py, ``treatment_terms``).
+        """
+        treatment = self.treatment(treatment_id)
+        return None if treatment is None else treatment_terms(treatment, self.unit_of)
+
+    def unit_of(self, statistic: str) -> str:
+        """How a statistic of this task is shown: ``count``, ``fraction``, ``seconds``, ``points``.
+
+        The unit of a requirement on it, else the collectors' own: a fraction they declare, a
+        time, the score, else a count.
+        """
+        requirements = [*self.quality, *(r for t in self.treatments for r in t.requirements)]
+        declared = next((r.unit for r in requirements if r.statistic == statistic), None)
+        if declared is not None:
+            return declared
+        if statistic in stats.ratios():
+            return "fraction"
+        if statistic in _SECONDS:
+            return "seconds"
+        return "points" if statistic in _POINTS else "count"
 
 
 def load_tasks(path: Path) -> dict[str, Task]:
@@ -150,16 +216,20 @@ def load_tasks(path: Path) -> dict[str, Task]:
         raise ConfigError(f"cannot read tasks file {path}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"tasks file {path} is not valid TOML: {err}") from None
-    unknown = set(doc) - {"task", "treatment"}
+    unknown = set(doc) - {"task", "treatment", "consent"}
     if unknown:
-        raise ConfigError(f"tasks file {path}: unknown table(s) {sorted(unknown)}")
+        raise ConfigError(
+            f"tasks file {path}: unknown table(s) {sorted(unknown)}; "
+            "known: consent, task, treatment"
+        )
     entries = doc.get("task")
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"tasks file {path} has no [[task]] tables")
     treatments = _treatments(doc.get("treatment", []), path)
+    study_consent = parse_consent(doc.get("consent", {}), f"{path}: [consent]")
     tasks: dict[str, Task] = {}
     for index, entry in enumerate(entries):
-        task = _task(entry, f"{path}: task #{index + 1}", treatments)
+        task = _task(entry, f"{path}: task #{index + 1}", treatments, study_consent)
         if task.id in tasks:
             raise ConfigError(f"{path}: task id {task.id!r} appears twice")
         tasks[task.id] = task
@@ -182,7 +252,9 @@ def _treatments(entries: object, path: Path) -> dict[str, Treatment]:
     return out
 
 
-def _task(entry: dict[str, Any], where: str, treatments: dict[str, Treatment]) -> Task:
+def _task(
+    entry: dict[str, Any], where: str, treatments: dict[str, Treatment], study_consent: Consent
+) -> Task:
     if "id" in entry:
         where = f"{where.split(':')[0]}: task {entry['id']!r}"
     unknown = set(entry) - _FIELDS
@@ -263,6 +335,26 @@ def _task(entry: dict[str, Any], where: str, treatments: dict[str, Treatment]) -
             f"{where}: no statistic {unknown_keys[0]!r} among this task's collectors "
             f"{list(statistics)}; they give: {sorted(keys)}"
         )
+    consent = parse_consent(entry.get("consent", {}), f"{where}: field 'consent'")
+    controls = entry.get("controls", _CONTROLS.get(env.game, _DEFAULT_CONTROLS))
+    if not isinstance(controls, str) or not controls.strip():
+        raise ConfigError(f"{where}: field 'controls' must be non-empty text, got {controls!r}")
+    session_keys = keys | {k for k in _SESSION_KEYS if k == "Episodes" or "Score" in keys}
+    shown = entry.get("score_statistics")
+    if shown is None:
+        headline = _HEADLINES.get(env.game, ())
+        wanted = ["Score", "Best score", "Episodes", "Playtime", *headline, *_named(quality)]
+        for treatment in chosen:
+            wanted += [treatment.time_statistic, *_named(treatment.requirements)]
+            wanted += [f.statistic for f in (treatment.bonus.factors if treatment.bonus else ())]
+        shown = [k for k in dict.fromkeys(wanted) if k in session_keys]
+    elif not (isinstance(shown, list) and shown and all(isinstance(k, str) for k in shown)):
+        raise ConfigError(f"{where}: field 'score_statistics' must be a non-empty list of names")
+    elif missing_keys := [k for k in shown if k not in session_keys]:
+        raise ConfigError(
+            f"{where}: field 'score_statistics': no statistic {missing_keys[0]!r} among this "
+            f"task's collectors {list(statistics)}; they give: {sorted(session_keys)}"
+        )
     # Resolved once here, so issuing an episode needs no emulator to find the game's defaults.
     values = dict(
         entry,
@@ -271,11 +363,19 @@ def _task(entry: dict[str, Any], where: str, treatments: dict[str, Treatment]) -
         statistics=tuple(statistics),
         quality=quality,
         treatments=chosen,
+        consent=consent.over(study_consent),
+        controls=controls.strip(),
+        score_statistics=tuple(shown),
     )
     for name in ("repeat_action_probability", "session_minutes", "target_hours"):
         if name in values:
             values[name] = float(values[name])
     return Task(**values)
+
+
+def _named(requirements: tuple[Requirement, ...]) -> list[str]:
+    """The statistics ``requirements`` name, in order."""
+    return [r.statistic for r in requirements]
 
 
 def _check(

@@ -42,8 +42,6 @@ participant = Blueprint("participant", __name__, url_prefix="/api")
 
 MAX_FEEDBACK_CHARS = 4000
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
-HIDDEN_PREFIXES = ("Action ",)
-"""Statistics not shown on the score page (the 18 action counts would swamp it)."""
 
 
 async def current_session() -> Session:
@@ -307,17 +305,19 @@ async def score() -> Response:
                 )
             )
         ).all()
+    task = state().tasks[session.task_id]
     statistics = {}
-    for key, value in session.statistics.items():
-        if key.startswith(HIDDEN_PREFIXES) or not isinstance(value, int | float):
+    for key in task.score_statistics:  # the task's own, in its order
+        value = session.statistics.get(key)
+        if not isinstance(value, int | float):
             continue
         cohort = [float(row[key]) for row in cohort_rows if isinstance(row.get(key), int | float)]
-        statistics[key] = cohort_view(float(value), cohort)
-    task = state().tasks[session.task_id]
+        statistics[key] = {**cohort_view(float(value), cohort), "unit": task.unit_of(key)}
     return jsonify(
         {
             "task": {"id": task.id, "title": task.title},
             "statistics": statistics,
+            "order": list(statistics),  # JSON objects are sent with sorted keys
             "payment": session.payment,
         }
     )

@@ -305,6 +305,89 @@ def incentive_server(
         yield running
 
 
+STUDY_TASKS = """
+# Tasks with the tasks file's participant-facing fields (tests only): consent, controls, score
+# statistics; games cut at 240 frames (4 s), so a game over comes every few seconds.
+[consent]
+researcher = "Dr. Ada Example, Example University"
+contact = "ada@example.org"
+
+[[treatment]]
+id = "active"
+platforms = ["mturk", "prolific", "anonymous"]
+time_statistic = "Active playtime"
+time_minutes = 1
+base_pay = 0.50
+bonus = { maximum = 1.00, factors = [{ statistic = "Score", start = 0, full = 100 }] }
+
+[[treatment.requirements]]
+statistic = "Key presses"
+at_least = 1
+label = "Keys pressed"
+
+[[treatment.requirements]]
+statistic = "Time on left half (fraction)"
+at_least = 0.3
+label = "Time on the left"
+unit = "fraction"
+
+[[treatment]]
+id = "raffle"
+platforms = ["email"]
+time_statistic = "Playtime"
+raffle = true
+requirements = [
+  { statistic = "Score", at_least = 100000, label = "Points scored", unit = "points" },
+]
+
+[[task]]
+id = "short"
+title = "Short games"
+game = "space_invaders"
+description = "Space Invaders, four seconds a game."
+instructions = "Shoot the aliens."
+session_minutes = 2
+max_frames = 240
+treatments = ["active", "raffle"]
+score_statistics = ["Score", "Episodes", "Key presses", "Time on left half (fraction)"]
+
+[task.consent]
+purpose = "To test **the consent template**."
+ethics = "Approved by the Example University ethics board (EX-1)."
+
+[[task]]
+id = "plain"
+title = "Plain Space Invaders"
+game = "space_invaders"
+description = "No incentives, games of 4 s."
+instructions = "Shoot the aliens."
+session_minutes = 2
+max_frames = 240
+
+[[task]]
+id = "jumping"
+title = "Montezuma's Revenge"
+game = "montezuma_revenge"
+description = "Explore the pyramid."
+instructions = "Find the key."
+session_episodes = 1
+"""
+"""Tasks with consent, controls and score statistics. `short`: MTurk, Prolific and anonymous get
+`active` (active playtime, a count and a fraction requirement, a bonus; $1.50 at stake),
+`source=email` a raffle nobody meets; `plain`: no treatment; `jumping`: Montezuma's Revenge
+(its controls hint). `short` and `plain` games end after 4 s (truncated)."""
+
+
+@pytest.fixture(scope="package")
+def study_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`crowdplay serve` with :data:`STUDY_TASKS`."""
+    folder = tmp_path_factory.mktemp("study-server")
+    tasks = folder / "tasks.toml"
+    tasks.write_text(STUDY_TASKS)
+    with serve(folder, tasks) as running:
+        yield running
+
+
 @pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:

@@ -77,9 +77,16 @@ class Participant:
         current = state["frame"] if state["episodeId"] not in ended else 0
         return sum(ended.values()) + current
 
-    def finish(self) -> dict[str, Any]:
-        """Press Finish and wait for the end page; returns the final state."""
+    def press_finish(self) -> None:
+        """Press Finish, and "Finish now" when the page asks to confirm."""
         self.page.click("#finish-button")
+        confirm = self.page.locator("#finish-confirm")
+        if confirm.count() > 0:
+            confirm.click()
+
+    def finish(self) -> dict[str, Any]:
+        """Press Finish, confirm, and wait for the end page; returns the final state."""
+        self.press_finish()
         self.page.wait_for_function("window.crowdplay.phase === 'finished'", timeout=60_000)
         return self.state()
 
