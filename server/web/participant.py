@@ -166,16 +166,8 @@ async def _choose_treatment(s: AsyncSession, task: Task, platform: str) -> str |
 
 
 def _treatment_summary(task: Task, treatment_id: str | None) -> dict[str, Any] | None:
-    """What the play view needs to know of the session's treatment before any progress."""
-    treatment = task.treatment(treatment_id)
-    if treatment is None:
-        return None
-    return {
-        "id": treatment.id,
-        "challenge": treatment.challenge,
-        "raffle": treatment.raffle,
-        "currency": treatment.currency,
-    }
+    """What the play view needs to know of the session's treatment: its terms (at stake)."""
+    return task.terms(treatment_id)
 
 
 @participant.get("/session/progress")
