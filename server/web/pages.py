@@ -29,7 +29,7 @@ async def index() -> Response:
 async def play(task_id: str) -> Response:
     """The play page of a task (consent, instructions, game)."""
     if task_id not in state().tasks:
-        abort(404)
+        return _no_such_task(task_id)
     return await send_from_directory(state().settings.client_dir, "play.html")
 
 
@@ -56,7 +56,7 @@ async def play_auto() -> Response:
 async def score(task_id: str) -> Response:
     """The score page of a task: the participant's play against the cohort, feedback."""
     if task_id not in state().tasks:
-        abort(404)
+        return _no_such_task(task_id)
     return await send_from_directory(state().settings.client_dir, "score.html")
 
 
@@ -77,6 +77,14 @@ async def client_file(name: str) -> Response:
     return response
 
 
+def _no_such_task(task_id: str) -> Response:
+    return _message(
+        404,
+        "No such game",
+        f"There is no game {task_id!r} here: the link may be mistyped or the study over.",
+    )
+
+
 def _message(status: int, title: str, text: str) -> Response:
     """A small HTML page with a message for the participant."""
     body = (
@@ -84,6 +92,7 @@ def _message(status: int, title: str, text: str) -> Response:
         f"<title>CrowdPlay — {html.escape(title)}</title>"
         '<link rel="stylesheet" href="/static/css/crowdplay.css"></head>'
         f'<body><main class="page"><h1>{html.escape(title)}</h1>'
-        f"<p>{html.escape(text)}</p></main></body></html>"
+        f"<p>{html.escape(text)}</p>"
+        '<p><a href="/">See all the games</a></p></main></body></html>'
     )
     return Response(body, status=status, content_type="text/html; charset=utf-8")

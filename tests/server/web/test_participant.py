@@ -214,3 +214,11 @@ async def test_a_task_that_allows_repeats_gives_new_sessions(tmp_path: Path) -> 
         await client.post("/api/session/finish", json={}, headers=headers)
         status, second = await _start(client, "again", **PROLIFIC)
         assert status == 200 and second["session_id"] != first["session_id"]
+
+
+async def test_an_unknown_task_page_is_a_404_with_a_way_back(client: Client) -> None:
+    for path in ("/play/no_such_task", "/score/no_such_task"):
+        response = await client.get(path)
+        assert response.status_code == 404
+        page = await response.get_data(as_text=True)
+        assert "No such game" in page and 'href="/"' in page
