@@ -396,13 +396,14 @@ async def test_assign_sends_a_worker_through_every_task_of_a_group_once(app: Qua
     client = app.test_client()
     query = "group=g&" + "&".join(f"{k}={v}" for k, v in MTURK.items())
     seen = []
-    for _ in range(2):
+    for n in range(2):
         answer = await client.get(f"/api/assign?{query}")
         assert answer.status_code == 200, await answer.get_data(as_text=True)
         body = await answer.get_json()
         assert body["play_url"] == f"/play/{body['task_id']}?{query}"
         seen.append(body["task_id"])
-        player = await join(client, body["task_id"], **MTURK)
+        # Each HIT the worker accepts is a new assignment (one session per assignment).
+        player = await join(client, body["task_id"], **dict(MTURK, assignmentId=f"A{n}"))
         finish = await client.post("/api/session/finish", json={}, headers=player.auth)
         assert finish.status_code == 200
     # Both targets empty: alpha (listed first) first, then the one left.
