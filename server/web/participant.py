@@ -90,8 +90,9 @@ async def start_session() -> Response:
         earlier = await _earlier_session(s, task, participant, assignment)
         if earlier is not None:
             if earlier.finished_at is not None:
+                done = state().tasks.get(earlier.task_id, task)
                 raise Conflict(
-                    f"you have already completed {task.title!r} (completion code "
+                    f"you have already completed {done.title!r} (completion code "
                     f"{earlier.completion_code}); each person takes part once"
                 )
             session, resumed = earlier, True
