@@ -92,16 +92,23 @@ class Verifier:
 
     async def wait(self, episode_id: str, timeout: float | None) -> Verdict | None:
         """The episode's verdict once it is stored, or None after ``timeout`` seconds (if any)."""
-        async with self.db.session() as s:
-            stored = await s.scalar(select(Episode.verdict).where(Episode.id == episode_id))
-        if stored is not None:
-            return Verdict.from_dict(stored)
+        # Listen before looking: a verdict stored while the database is read still arrives.
         future: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(episode_id, []).append(future)
+        waiters = self._waiters.setdefault(episode_id, [])
+        waiters.append(future)
         try:
+            async with self.db.session() as s:
+                stored = await s.scalar(select(Episode.verdict).where(Episode.id == episode_id))
+            if stored is not None:
+                return Verdict.from_dict(stored)
             return await asyncio.wait_for(future, timeout)
         except TimeoutError:
             return None
+        finally:
+            if future in waiters:
+                waiters.remove(future)
+            if not waiters and self._waiters.get(episode_id) is waiters:
+                del self._waiters[episode_id]
 
     async def drain(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds for running verifications, then cancel the rest.

@@ -92,3 +92,39 @@ async def test_a_killed_verifier_worker_is_replaced_and_the_job_retried(
     await killer
     assert killed and verdict is not None and verdict.status == "accepted", verdict
     assert state.verifier.pool.workers[0].restarts == 1
+
+
+async def test_a_wait_begun_at_any_moment_gets_the_verdict(app: Quart, client: Client) -> None:
+    """Waits started at every turn of the event loop while the verdict is being stored all get it.
+
+    A wait that read "no verdict yet" from the database just before the verdict was committed,
+    and only then listened, would never hear of it.
+    """
+    state = server_state(app)
+    p = await join(client)
+    issued = await p.new_episode()
+    episode_id = issued["episode_id"]
+    messages = split_log(p.play(issued, 3_000))
+    await p.stream(episode_id, messages[:-1])
+    waits: list[asyncio.Task[object]] = []
+    stored = asyncio.Event()
+
+    async def on_verdict(verified_id: str, _: object) -> None:
+        if verified_id == episode_id:
+            stored.set()
+
+    state.verifier.listeners.append(on_verdict)
+
+    async def keep_waiting() -> None:
+        while not stored.is_set() and len(waits) < 2_000:
+            wait = state.verifier.wait(episode_id, 20)
+            waits.append(asyncio.get_running_loop().create_task(wait))
+            await asyncio.sleep(0.001)
+
+    spawner = asyncio.get_running_loop().create_task(keep_waiting())
+    await p.stream(episode_id, messages[-1:])
+    await spawner
+    verdicts = await asyncio.gather(*waits)
+    assert len(verdicts) > 10
+    missed = sum(v is None for v in verdicts)
+    assert missed == 0, f"{missed} of {len(verdicts)} waits never heard of the stored verdict"
