@@ -64,6 +64,8 @@ class Session(Base):
     # Session-level statistics and the payment computed from them when the session finished.
     statistics: Mapped[dict[str, Any] | None]
     payment: Mapped[dict[str, Any] | None]
+    # When a researcher marked the session's bonus paid (the console); None: not paid yet.
+    bonus_paid_at: Mapped[datetime | None]
 
 
 class Episode(Base):
@@ -108,6 +110,10 @@ class Episode(Base):
     # whose actions were identical: such a duplicate is kept and listed, but never paid.
     actions_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     duplicate_of: Mapped[str | None] = mapped_column(String(36))
+    # A researcher's exclusion of the episode from payment, with their reason (the console):
+    # like a duplicate, it is kept and listed, but counts toward no pay or requirement.
+    excluded_reason: Mapped[str | None] = mapped_column(String(500))
+    excluded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
