@@ -11,7 +11,7 @@ default:
 # Install system packages, the Python environment and the WebAssembly build (idempotent, quick when done).
 setup: system python wasm
 
-# Debian packages the project needs (Emscripten, Node.js, Chromium for the end-to-end tests); installed only when missing.
+# Debian packages the project needs (Emscripten, Node.js, Chromium for the end-to-end tests, PostgreSQL for the tests' throwaway clusters); installed only when missing.
 system:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -19,6 +19,7 @@ system:
     command -v emcc >/dev/null || missing+=(emscripten)
     command -v node >/dev/null || missing+=(nodejs)
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing Debian packages: ${missing[*]}"
         if [ "$(id -u)" != 0 ]; then echo "need root (or sudo) for apt-get install ${missing[*]}" >&2; exit 1; fi
