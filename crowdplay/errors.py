@@ -21,6 +21,7 @@ __all__ = [
     "UnknownAgent",
     "WorkerLost",
     "Conflict",
+    "NotFound",
     "DatasetNotFound",
     "UnsupportedDatasetFormat",
     "EpisodeRefused",
@@ -102,6 +103,10 @@ class WorkerLost(Error):
 
 class Conflict(BadRequest):
     """A request conflicts with what is stored (a second session for a finished task)."""
+
+
+class NotFound(BadRequest):
+    """A request names a record that does not exist (an episode or session id in the console)."""
 
 
 class DatasetNotFound(Error):

@@ -6,7 +6,8 @@ Three sources, one set of collectors (:mod:`crowdplay.verifier.stats`):
   the payment use), over the frames that count (play past the session's time does not);
 - episodes ended but not verified yet, and the open episode: the live replay's latest values
   (:class:`crowdplay.server.episodes.LiveReplays`), until their verdict replaces them;
-- rejected episodes count nothing.
+- rejected episodes count nothing, nor do duplicates and episodes a researcher excluded from
+  payment (:func:`crowdplay.server.study.payments.exclude_episode`).
 
 The live panel, the session page and the payment all call :meth:`SessionProgress.of_session`.
 """
@@ -67,7 +68,11 @@ class SessionProgress:
                         Episode.counted_statistics,
                         Episode.statistics,
                         Episode.verdict_status,
-                    ).where(Episode.session_id == session.id, Episode.duplicate_of.is_(None))
+                    ).where(
+                        Episode.session_id == session.id,
+                        Episode.duplicate_of.is_(None),
+                        Episode.excluded_reason.is_(None),
+                    )
                 )
             ).all()
         per_episode: list[stats.Statistics] = []

@@ -18,10 +18,12 @@ from crowdplay.server.study.payments import settle
 from crowdplay.server.study.progress import SessionProgress
 from crowdplay.server.study.tasks import load_tasks
 from crowdplay.server.web import errors
+from crowdplay.server.web.console import console
 from crowdplay.server.web.library import library
 from crowdplay.server.web.pages import pages
 from crowdplay.server.web.participant import participant
 from crowdplay.server.web.research import research
+from crowdplay.server.web.signin import signin
 from crowdplay.server.web.state import ServerState
 from crowdplay.server.web.stream import MAX_MESSAGE_BYTES, stream
 from crowdplay.verifier import Verdict
@@ -81,7 +83,7 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
         progress=SessionProgress(db, tasks, live),
     )
     errors.register(app)
-    for blueprint in (pages, library, participant, stream, research):
+    for blueprint in (pages, library, participant, stream, research, signin, console):
         app.register_blueprint(blueprint)
     sweeper: list[asyncio.Task[None]] = []
 

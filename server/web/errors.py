@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from quart import Quart, Response, jsonify, request
 
-from crowdplay.errors import BadRequest, Conflict
+from crowdplay.errors import BadRequest, Conflict, NotFound
 
 __all__ = ["error", "register", "RESEARCH_API_VERSION"]
 
@@ -28,8 +28,9 @@ def error(status: int, message: str) -> Response:
 
 
 def register(app: Quart) -> None:
-    """Answer every :class:`BadRequest` with a 400 (a :class:`Conflict` with a 409) naming it."""
+    """Answer a :class:`BadRequest` with 400 naming it (a Conflict with 409, a NotFound 404)."""
 
     @app.errorhandler(BadRequest)
     async def _bad_request(err: BadRequest) -> Response:
-        return error(409 if isinstance(err, Conflict) else 400, str(err))
+        status = 409 if isinstance(err, Conflict) else 404 if isinstance(err, NotFound) else 400
+        return error(status, str(err))
