@@ -106,6 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(
         f"CrowdPlay is running on {settings.database_url}\n"
         f"  participants: http://{settings.host}:{settings.port}/\n"
+        f"  researchers:  http://{settings.host}:{settings.port}/research (console)\n"
         f"  researcher token: in {settings.db_path}.secrets (or CROWDPLAY_ADMIN_TOKEN)",
         flush=True,
     )
