@@ -48,6 +48,7 @@ LIVE_WINDOW = timedelta(hours=1)
 """How far back the participants chart looks."""
 
 _WIDTH, _HEIGHT = 7.0, 3.2  # inches at 100 dpi: 700 x 320 px
+_WIDE = 10.0  # the scores chart spans the dashboard's width
 _NO_TREATMENT = "(none)"
 
 
@@ -79,20 +80,26 @@ async def _good_hours(db: Database, tasks: Mapping[str, Task]) -> dict[str, Any]
     async with db.session() as s:
         rows = (
             await s.execute(
-                select(Episode.task_id, Episode.updated_at, Episode.frames, Episode.quality_met)
+                select(
+                    Episode.task_id,
+                    Episode.created_at,
+                    Episode.updated_at,
+                    Episode.frames,
+                    Episode.quality_met,
+                )
                 .where(Episode.verdict_status == "accepted", Episode.task_id.in_(list(tasks)))
                 .order_by(Episode.updated_at)
             )
         ).all()
     series: dict[str, list[tuple[str, float]]] = {}
     totals: defaultdict[str, float] = defaultdict(float)
-    for task_id, ended, frames, quality_met in rows:
+    for task_id, issued, ended, frames, quality_met in rows:
         if not (quality_met or not tasks[task_id].quality):
             continue
+        if task_id not in series:  # the line starts at 0 when its first good episode began
+            series[task_id] = [(issued.replace(tzinfo=UTC).isoformat(), 0.0)]
         totals[task_id] += (frames or 0) / FPS / 3600
-        series.setdefault(task_id, []).append(
-            (ended.replace(tzinfo=UTC).isoformat(), totals[task_id])
-        )
+        series[task_id].append((ended.replace(tzinfo=UTC).isoformat(), totals[task_id]))
     return {
         "tasks": [
             {"task_id": t, "title": tasks[t].title, "target": tasks[t].target_hours, "points": p}
@@ -177,6 +184,7 @@ def _svg_text() -> Any:
 
 
 def _empty(figure: Figure, text: str) -> None:
+    figure.set_size_inches(_WIDTH, 1.2)
     ax = figure.add_subplot()
     ax.set_axis_off()
     ax.text(0.5, 0.5, text, ha="center", va="center", color="#555", transform=ax.transAxes)
@@ -190,20 +198,38 @@ def _draw_good_hours(figure: Figure, data: Mapping[str, Any]) -> None:
 
     ax = figure.add_subplot()
     highest = max(task["points"][-1][1] for task in data["tasks"])
+    # Minutes while there is less than an hour of data: 0.0025 hours reads badly.
+    unit, scale = ("minutes", 60.0) if highest < 1 else ("hours", 1.0)
+    lines = []
     for task in data["tasks"]:
         # matplotlib's type stubs leave date2num (and the date locators below) untyped.
         ended = [datetime.fromisoformat(t) for t, _ in task["points"]]
-        times = date2num(ended)  # type: ignore[no-untyped-call]
-        hours = [h for _, h in task["points"]]
-        (line,) = ax.step(times, hours, where="post", label=task["title"])
+        times = list(date2num(ended))  # type: ignore[no-untyped-call]
+        lines.append((task, times, [h * scale for _, h in task["points"]]))
+    earliest = min(times[0] for _, times, _ in lines)
+    latest = max(times[-1] for _, times, _ in lines)
+    pad = max((latest - earliest) * 0.05, 1 / (24 * 60))  # at least a minute each side
+    top = highest
+    for task, times, amounts in lines:
+        # Each line goes on to the right edge at its last value: that is what the task has.
+        (line,) = ax.step(
+            [*times, latest + pad],
+            [*amounts, amounts[-1]],
+            where="post",
+            label=task["title"],
+            linewidth=1.8,
+        )
         if task["target"] <= 2 * highest:
-            ax.axhline(task["target"], color=line.get_color(), linestyle="--", linewidth=0.8)
+            ax.axhline(task["target"] * scale, color=line.get_color(), linestyle="--", linewidth=1)
+            top = max(top, task["target"])
+    ax.set_xlim(earliest - pad, latest + pad)
+    ax.set_ylim(0, top * scale * 1.3)  # room for the legend above the lines
     ax.xaxis_date()
     locator = AutoDateLocator()  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-    ax.set_ylabel("hours of good data")
-    ax.set_ylim(bottom=0)
+    ax.set_xlabel("time (UTC)")
+    ax.set_ylabel(f"{unit} of good data")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
 
@@ -215,7 +241,7 @@ def _draw_scores(figure: Figure, data: Mapping[str, Any]) -> None:
         return
     columns = min(3, len(tasks))
     rows = math.ceil(len(tasks) / columns)
-    figure.set_size_inches(_WIDTH, max(_HEIGHT, 2.4 * rows))
+    figure.set_size_inches(_WIDE, 2.8 * rows)
     axes = figure.subplots(rows, columns, squeeze=False)
     for ax, task in zip(axes.flat, tasks, strict=False):
         treatments: dict[str, list[int]] = task["treatments"]
@@ -226,13 +252,18 @@ def _draw_scores(figure: Figure, data: Mapping[str, Any]) -> None:
             ax.hist(
                 scores,
                 bins=bins,
-                histtype="step",
-                linewidth=1.5,
+                histtype="stepfilled",
+                alpha=0.4,
+                edgecolor="black",
+                linewidth=0.8,
                 label=f"{treatment} ({len(scores)})",
             )
+        if high - low < 10:  # a few values: some room around them
+            ax.set_xlim(low - 5, high + 5)
         ax.set_title(task["title"], fontsize=9)
-        ax.set_xlabel("score")
+        ax.set_xlabel("score of an episode")
         ax.set_ylabel("episodes")
+        _whole_numbers(ax.xaxis)
         _whole_numbers(ax.yaxis)
         ax.legend(fontsize=7, frameon=False, title="treatment (episodes)", title_fontsize=7)
     for ax in list(axes.flat)[len(tasks) :]:
@@ -246,13 +277,12 @@ def _whole_numbers(axis: Axis) -> None:
     axis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
 
 
-def _bins(low: float, high: float) -> list[float]:
-    """Up to 20 equal bins covering [low, high]; one bin of width 1 around a single value."""
-    if high == low:
-        return [low - 0.5, high + 0.5]
-    count = 20
-    width = (high - low) / count
-    return [low + i * width for i in range(count + 1)]
+def _bins(low: int, high: int) -> list[float]:
+    """Bins for whole-number scores: one per score up to 20 scores, else 20 equal bins."""
+    if high - low < 20:
+        return [score - 0.5 for score in range(low, high + 2)]
+    width = (high - low) / 20
+    return [low + i * width for i in range(21)]
 
 
 def _draw_participants(figure: Figure, data: Mapping[str, Any]) -> None:

@@ -57,14 +57,18 @@ export function counts(counts, keys) {
     if (i > 0) span.append(" · ");
     const number = element("b", counts[key] ? "" : "zero", String(counts[key] ?? 0));
     number.dataset.key = key;
-    span.append(`${key.replace("_", " ")} `, number);
+    const pair = element("span", "count", `${key.replace("_", " ")} `);
+    pair.append(number);
+    span.append(pair);
   });
   return span;
 }
 
-/** Hours as a researcher reads them: minutes below an hour. @param {number} hours */
+/** Hours as a researcher reads them: seconds below a minute, minutes below an hour. @param {number} hours */
 export function formatHours(hours) {
-  if (hours < 1) return `${(hours * 60).toFixed(hours * 60 < 10 ? 1 : 0)} min`;
+  const seconds = hours * 3600;
+  if (seconds < 59.5) return `${Math.round(seconds)} s`;
+  if (hours < 1) return `${(seconds / 60).toFixed(seconds < 600 ? 1 : 0)} min`;
   return `${hours.toFixed(hours < 10 ? 2 : 1)} h`;
 }
 
