@@ -1,8 +1,17 @@
-"""The study: tasks and their treatments, participants' identities, assignment, progress, pay."""
+"""The study: tasks, treatments, identities, assignment, progress, pay, the dashboard."""
 
 from crowdplay.server.study.assignment import Assignment, assign
+from crowdplay.server.study.charts import ChartCache, chart_data
+from crowdplay.server.study.dashboard import overview, participant_sessions
 from crowdplay.server.study.identities import Identity, TokenSigner, identify, pseudonym
-from crowdplay.server.study.payments import payments_csv, settle
+from crowdplay.server.study.payments import (
+    bonus_file,
+    exclude_episode,
+    include_episode,
+    mark_bonus_paid,
+    payments_csv,
+    settle,
+)
 from crowdplay.server.study.progress import SessionProgress, session_statistics
 from crowdplay.server.study.recompute import Recomputed, recompute
 from crowdplay.server.study.scores import cohort_view
@@ -10,15 +19,23 @@ from crowdplay.server.study.tasks import Task, load_tasks
 
 __all__ = [
     "Assignment",
+    "ChartCache",
     "Identity",
     "Recomputed",
     "SessionProgress",
     "Task",
     "TokenSigner",
     "assign",
+    "bonus_file",
+    "chart_data",
     "cohort_view",
+    "exclude_episode",
     "identify",
+    "include_episode",
     "load_tasks",
+    "mark_bonus_paid",
+    "overview",
+    "participant_sessions",
     "payments_csv",
     "pseudonym",
     "recompute",
