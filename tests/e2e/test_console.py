@@ -220,6 +220,7 @@ def test_the_dashboard_follows_a_participant_and_acts_on_payments(
     episode_row = f'tr[data-episode-id="{player.episode_id}"]'
     page.click(f'{episode_row} [data-action="exclude"]')
     page.fill(f"{episode_row} input[name=reason]", "the same person played twice")
+    page.screenshot(path=str(tmp_path / "dashboard-exclude.png"), full_page=True)
     page.click(f"{episode_row} button[type=submit]")
     page.wait_for_function(
         f"document.querySelector('{row}')?.textContent.includes('$0.00 + $0.00')", timeout=30_000

@@ -110,7 +110,7 @@ function episodesRow(session, changed) {
   const rows = session.episodes.map((/** @type {any} */ e) =>
     row(
       [
-        element("code", undefined, e.episode_id.slice(0, 8)),
+        Object.assign(element("code", undefined, e.episode_id.slice(0, 10)), { title: e.episode_id }),
         e.verdict ?? (e.status === "open" ? "playing" : "awaiting verdict"),
         e.score ?? "–",
         `${(e.frames / 60).toFixed(1)} s`,
