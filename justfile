@@ -8,16 +8,17 @@ python := venv / "bin/python"
 default:
     @./just --list
 
-# Install system packages, the Python environment and the WebAssembly build (idempotent, quick when done).
-setup: system python wasm
+# Install system packages, the Python environment, the WebAssembly build and its native twin (idempotent, quick when done).
+setup: system python wasm native
 
-# Debian packages the project needs (Emscripten, Node.js, Chromium for the end-to-end tests, PostgreSQL for the tests' throwaway clusters); installed only when missing.
+# Debian packages the project needs (Emscripten, Node.js, g++ for the native emulator, Chromium for the end-to-end tests, PostgreSQL for the tests' throwaway clusters); installed only when missing.
 system:
     #!/usr/bin/env bash
     set -euo pipefail
     missing=()
     command -v emcc >/dev/null || missing+=(emscripten)
     command -v node >/dev/null || missing+=(nodejs)
+    command -v g++ >/dev/null || missing+=(g++)
     [ -x /usr/bin/chromium ] || missing+=(chromium)
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
     if [ ${#missing[@]} -gt 0 ]; then
@@ -57,6 +58,10 @@ venv-d3rlpy:
 # Build ale.js + ale.wasm into client/build/ from the pinned ale-py sdist (skipped when up to date).
 wasm:
     NODE_PATH=/usr/share/nodejs python3 wasm/build.py
+
+# Build the same emulator natively into .cache/native/ (the verifier's two-player backend; skipped when up to date).
+native: python
+    {{python}} wasm/build_native.py
 
 # Run the participant server with the demo tasks on an embedded SQLite file (sets up first).
 serve *ARGS: setup

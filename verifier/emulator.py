@@ -5,9 +5,9 @@ Replay is normative (docs/log-format.md): a fresh emulator, ``random_seed``,
 loaded, mode and difficulty selected, a reset, then one ``act`` per frame. The browser's
 WebAssembly build (wasm/engine.mjs) performs the same calls in the same order.
 
-ale-py's public API drives only player A, so :class:`AlePyEmulator` replays one-player logs; a
-two-player backend (a native build of the same shim) will implement :class:`Emulator` too, and the
-verifier does not care which it gets from :func:`open_emulator`.
+ale-py's public API drives only player A, so :class:`AlePyEmulator` replays one-player logs and
+:class:`crowdplay.verifier.native.NativeEmulator` (the browser's C++ built natively) two-player
+logs; the verifier does not care which it gets from :func:`open_emulator`.
 """
 
 from __future__ import annotations
@@ -161,7 +161,8 @@ def open_emulator(env: EnvSpec, seed: int) -> Emulator:
     Raises:
         UnknownRom: ``env.game`` is not a ROM of the installed ale-py.
         RomMismatch: the log was played on another ROM or another ALE version.
-        UnsupportedEnvironment: two players, or a mode or difficulty the game lacks.
+        UnsupportedEnvironment: a mode or difficulty the game lacks, or two players without
+            the native emulator built.
     """
     expected_md5 = roms.rom_md5(env.game)
     if env.rom_md5 != expected_md5:
@@ -174,9 +175,10 @@ def open_emulator(env: EnvSpec, seed: int) -> Emulator:
             f"the log was recorded with ALE {env.ale_version}; "
             f"this verifier replays with ALE {roms.ale_version()} and would not be bit-exact"
         )
+    if env.players == 2:
+        from crowdplay.verifier.native import NativeEmulator  # it builds on this module's Run
+
+        return NativeEmulator(env, seed)
     if env.players != 1:
-        raise UnsupportedEnvironment(
-            f"{env.players}-player replay needs the native two-player shim, which is not built "
-            "yet: ale-py's public API drives only player A"
-        )
+        raise UnsupportedEnvironment(f"{env.players}-player games are not supported")
     return AlePyEmulator(env, seed)

@@ -14,12 +14,20 @@ export interface Emulator {
   loadRom(name: string, bytes: Uint8Array | ArrayBuffer): ErrorString;
   /** Validates against the available modes/difficulties, then setMode and setDifficulty. */
   setModeAndDifficulty(mode: number, difficulty: number): ErrorString;
+  /** A two-player mode (wasm/two_player.cpp), entered at every resetGame. */
+  setTwoPlayerModeAndDifficulty(mode: number, difficulty: number): ErrorString;
   /** reset_game (the sticky-action RNG is not reseeded). */
   resetGame(): void;
   /** ale.act(a): one frame for player A; returns player A's reward. Throws on a <0 or >17. */
   act(a: number): number;
   /** environment->act(a, b + 18, 1, 1); returns player A's reward (ALE does not score player B). */
   act2(a: number, b: number): number;
+  /** Player B's reward on the last act2 frame, from the game's RAM rules. */
+  rewardB(): number;
+  /** Player B's lives, from the game's RAM rules. */
+  livesB(): number;
+  /** Whether a two-player mode is selected. */
+  twoPlayer(): boolean;
   /** Game over without truncation. */
   gameOver(): boolean;
   truncated(): boolean;

@@ -58,8 +58,8 @@ ALE_SKIP = {
 }
 
 # Our sources. SHIM_SOURCES are compiled; COMPAT_HEADERS are included by ALE's sources.
-SHIM_SOURCES = ("shim.cpp", "sha256.cpp")
-SHIM_HEADERS = ("sha256.hpp",)
+SHIM_SOURCES = ("emulator.cpp", "two_player.cpp", "js_bindings.cpp", "sha256.cpp")
+SHIM_HEADERS = ("emulator.hpp", "two_player.hpp", "sha256.hpp")
 COMPAT_HEADERS = ("compat/zlib.h",)
 
 # -DNDEBUG matches ale-py's CMake Release build. No -flto: Emscripten 3.1.6 LTO

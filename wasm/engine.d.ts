@@ -48,7 +48,8 @@ export interface EpisodeEmulator {
   /** Hex of the first 8 bytes of SHA-256 over the 128 RAM bytes. */
   ramDigest(): string;
   ram(): Uint8Array;
-  lives(): number;
+  /** Remaining lives per player (player B: from the two-player RAM rules). */
+  lives(): number[];
   /** Game over without truncation. */
   gameOver(): boolean;
   truncated(): boolean;

@@ -92,7 +92,8 @@ export function createEmulator(module, { romBytes, env, seed }) {
     if (env.rom_md5 !== undefined && emu.romMd5() !== env.rom_md5) {
       throw new AleError(`ROM md5 mismatch for ${env.game}: env.rom_md5 is ${env.rom_md5}, the ROM bytes have ${emu.romMd5()}`);
     }
-    check(emu.setModeAndDifficulty(env.mode, env.difficulty));
+    if (env.players === 2) check(emu.setTwoPlayerModeAndDifficulty(env.mode, env.difficulty));
+    else check(emu.setModeAndDifficulty(env.mode, env.difficulty));
     emu.resetGame();
   } catch (e) {
     emu.delete();
@@ -119,15 +120,15 @@ function wrap(emu, players) {
   return {
     players,
     romMd5: emu.romMd5(),
-    // One player: exactly ale.act(a). Two players: environment->act(a, b + 18, 1, 1); ALE 0.12.1
-    // scores player A only, so player B's reward is always 0 for now.
+    // One player: exactly ale.act(a). Two players: environment->act(a, b + 18, 1, 1), player A's
+    // reward as ALE gives it and player B's from the game's RAM rules (wasm/two_player.cpp).
     act:
       players === 1
         ? (actions) => (validate(actions), [emu.act(actions[0])])
-        : (actions) => (validate(actions), [emu.act2(actions[0], actions[1]), 0]),
+        : (actions) => (validate(actions), [emu.act2(actions[0], actions[1]), emu.rewardB()]),
     ramDigest: () => emu.ramDigest(),
     ram: () => emu.ram(),
-    lives: () => emu.lives(),
+    lives: () => (players === 1 ? [emu.lives()] : [emu.lives(), emu.livesB()]),
     gameOver: () => emu.gameOver(),
     truncated: () => emu.truncated(),
     frame: () => emu.episodeFrameNumber(),

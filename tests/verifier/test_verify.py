@@ -169,12 +169,21 @@ def test_unavailable_mode_is_unusable(space_invaders_log: EpisodeLog) -> None:
     assert verdict.statistics is None
 
 
-def test_two_player_log_is_refused_until_the_native_shim_exists() -> None:
-    env = make_env("space_invaders", players=2)
+@pytest.mark.parametrize(
+    ("game", "mode", "refusal"),
+    [
+        ("space_invaders", 0, "invalid two-player mode 0 of space_invaders; valid: 33, 34"),
+        ("breakout", 0, "breakout has no two-player mode CrowdPlay knows"),
+    ],
+)
+def test_a_two_player_log_outside_the_two_player_table_is_unusable(
+    game: str, mode: int, refusal: str
+) -> None:
+    env = make_env(game, mode=mode, players=2)
     log = EpisodeLog("two", env, 1, (bytes(10), bytes(10)), end=None)
     verdict = verify(log)
     assert verdict.status is Status.UNUSABLE
-    assert re.search("2-player", verdict.reason)
+    assert re.search(refusal, verdict.reason), verdict.reason
     assert verdict.statistics is None
 
 
