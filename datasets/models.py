@@ -181,8 +181,8 @@ class EpisodeModel(Base):
         verdict_status: ``accepted``, or ``incomplete`` for a partial log (a closed tab) that
             matched up to its last checkpoint.
         verdict_reason: the verifier's one-line summary.
-        end_reason: ``game_over``, ``truncated``, ``ended_by_participant``, ``abandoned``, or None
-            for a partial log.
+        end_reason: ``game_over``, ``truncated``, ``ended_by_participant``, ``abandoned``,
+            ``partner_left``, or None for a partial log.
         created_at: when the episode was played (UTC, naive), if known.
         added_at: when it was added to this dataset (UTC, naive).
         log_sha256: SHA-256 of the stored compact log (identifies a log's content).

@@ -110,7 +110,7 @@ class DatasetSummary:
         actions: per task, how often each ALE action id (0-17) was given, over every player.
         lengths: per task, every episode's length in frames.
         end_reasons: per task, episodes per end reason (``game_over``, ``truncated``,
-            ``ended_by_participant``, ``abandoned``, or :data:`PARTIAL`).
+            ``ended_by_participant``, ``abandoned``, ``partner_left``, or :data:`PARTIAL`).
         episodes_per_user: episodes per participant pseudonym.
         episodes_without_user: episodes with no participant (imported files).
     """

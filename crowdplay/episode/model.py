@@ -58,7 +58,7 @@ MAX_REWARD = 2**31 - 1
 MAX_SETTING = 255
 """The largest game mode or difficulty number (ALE's are small)."""
 
-EndReason = Literal["game_over", "truncated", "ended_by_participant", "abandoned"]
+EndReason = Literal["game_over", "truncated", "ended_by_participant", "abandoned", "partner_left"]
 END_REASONS: tuple[str, ...] = get_args(EndReason)
 
 _MD5 = re.compile(r"[0-9a-f]{32}")

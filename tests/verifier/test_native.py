@@ -108,3 +108,19 @@ def test_a_two_player_log_is_verified_with_both_players_rewards_and_statistics()
     forged = replace(last, rewards=(last.rewards[0], last.rewards[1] + 200))
     tampered = replace(log, checkpoints=(*log.checkpoints[:-1], forged))
     assert verify(tampered).status is Status.REJECTED
+
+
+def test_a_two_player_log_ended_by_a_partner_leaving_is_accepted_as_it_is() -> None:
+    from dataclasses import replace
+
+    from crowdplay.episode import End
+    from crowdplay.verifier import Status, record, verify
+
+    env = make_env("space_invaders", mode=33, players=2)
+    actions = (random_actions(600, seed=3, hold=4), random_actions(600, seed=4, hold=4))
+    log = replace(record(env, 7, actions, episode_id="left"), end=End(600, "partner_left"))
+    verdict = verify(log)
+    assert verdict.status is Status.ACCEPTED, verdict
+    assert verdict.end_reason == "partner_left"
+    # Like ended_by_participant, it does not excuse actions past a real game over.
+    assert verify(replace(log, end=End(600, "game_over"))).status is Status.REJECTED
