@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from crowdplay.errors import Error
-from crowdplay.server.database import Database, ServerLock
+from crowdplay.server.database import Database, ServerLock, sqlite_file
 from crowdplay.server.models import Episode, Session
 from crowdplay.server.settings import Settings
 from crowdplay.server.study.identities import pseudonym
@@ -30,13 +30,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     """Add ``serve``, ``episodes``, ``stats`` and ``payments`` to the ``crowdplay`` command line."""
     serve = commands.add_parser("serve", help="run the participant server")
     serve.add_argument("--tasks", type=Path, help="tasks file (TOML); default: the demo tasks")
-    serve.add_argument("--db", type=Path, help="SQLite database file (default crowdplay.sqlite)")
+    _database_arguments(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.set_defaults(handler=_serve)
 
     episodes = commands.add_parser("episodes", help="list the episodes in a server database")
-    episodes.add_argument("--db", type=Path, help="SQLite database file (default crowdplay.sqlite)")
+    _database_arguments(episodes)
     episodes.add_argument("--json", action="store_true", help="print JSON lines")
     episodes.set_defaults(handler=_episodes)
 
@@ -48,9 +48,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "recompute",
         help="re-run statistics collectors over the stored logs and update the stored values",
     )
-    recompute.add_argument(
-        "--db", type=Path, help="SQLite database file (default crowdplay.sqlite)"
-    )
+    _database_arguments(recompute)
     recompute.add_argument("--tasks", type=Path, help="tasks file (TOML); default: the demo tasks")
     recompute.add_argument(
         "--task", action="append", default=[], help="only this task's episodes (repeatable)"
@@ -66,15 +64,25 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     payments = commands.add_parser(
         "payments", help="print the payments of finished sessions as CSV (per platform)"
     )
-    payments.add_argument("--db", type=Path, help="SQLite database file (default crowdplay.sqlite)")
+    _database_arguments(payments)
     payments.add_argument("--platform", help="only this platform (mturk, prolific, ...)")
     payments.set_defaults(handler=_payments)
+
+
+def _database_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, help="SQLite database file (default crowdplay.sqlite)")
+    parser.add_argument(
+        "--db-url",
+        help="database URL instead, e.g. postgresql://USER@HOST/DB (default: CROWDPLAY_DB_URL; "
+        "a password is better kept in CROWDPLAY_DB_URL or ~/.pgpass than on a command line)",
+    )
 
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         tasks_file=getattr(args, "tasks", None),
         db_path=args.db,
+        db_url=args.db_url,
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
     )
@@ -89,8 +97,9 @@ def _serve(args: argparse.Namespace) -> int:
         settings = _settings(args)
         app = create_app(settings)
         lock = None
-        if settings.db_url is None:  # the embedded SQLite file: one server at a time
-            lock = ServerLock(settings.db_path)
+        sqlite = sqlite_file(settings.database_url)
+        if sqlite is not None:  # the embedded SQLite file: one server at a time
+            lock = ServerLock(sqlite)
             lock.acquire()
     except Error as err:
         print(f"crowdplay serve: {err}", file=sys.stderr)
@@ -104,7 +113,7 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     config = hypercorn_config(settings.host, settings.port)
     print(
-        f"CrowdPlay is running on {settings.database_url}\n"
+        f"CrowdPlay is running on {settings.database_label}\n"
         f"  participants: http://{settings.host}:{settings.port}/\n"
         f"  researchers:  http://{settings.host}:{settings.port}/research (console)\n"
         f"  researcher token: in {settings.db_path}.secrets (or CROWDPLAY_ADMIN_TOKEN)",
@@ -127,8 +136,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _open_database(settings: Settings, command: str) -> Database | None:
-    if settings.db_url is None and not settings.db_path.exists():
-        print(f"crowdplay {command}: no database at {settings.db_path}", file=sys.stderr)
+    sqlite = sqlite_file(settings.database_url)
+    if sqlite is not None and not sqlite.exists():
+        print(f"crowdplay {command}: no database at {sqlite}", file=sys.stderr)
         return None
     return Database(settings.database_url)
 
@@ -194,8 +204,9 @@ def _payments(args: argparse.Namespace) -> int:
 
 def _episodes(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    if settings.db_url is None and not settings.db_path.exists():
-        print(f"crowdplay episodes: no database at {settings.db_path}", file=sys.stderr)
+    sqlite = sqlite_file(settings.database_url)
+    if sqlite is not None and not sqlite.exists():
+        print(f"crowdplay episodes: no database at {sqlite}", file=sys.stderr)
         return 2
     rows = asyncio.run(_episode_rows(settings))
     if args.json:

@@ -1,18 +1,25 @@
 """The database connection: an async SQLAlchemy engine, SQLite in WAL mode by default.
 
+Two databases are supported (docs/deploy.md): an embedded SQLite file, for one server, and
+PostgreSQL through asyncpg (``Settings.db_url``), for production and for several instances.
+
 WAL with ``synchronous=NORMAL`` makes every committed chunk survive a killed server process (the
-WAL is on disk before the commit returns); PostgreSQL works through ``Settings.db_url``.
+WAL is on disk before the commit returns). SQLite lets one writer in at a time, which serializes
+what must be serialized; on PostgreSQL, whose transactions run side by side (READ COMMITTED),
+:meth:`Database.serialize` takes a transaction-scoped advisory lock for those few places.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy import Connection, event, inspect, make_url, text
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -22,19 +29,26 @@ from sqlalchemy.ext.asyncio import (
 from crowdplay.errors import ConfigError
 from crowdplay.server.models import Base
 
-__all__ = ["Database", "ServerLock"]
+__all__ = ["Database", "ServerLock", "sqlite_file"]
 
 PRIVATE = 0o600
 """The database's files hold platform ids and raffle addresses: only their owner reads them."""
 
 
 class Database:
-    """An engine plus a session factory; ``await db.create()`` makes the schema if missing."""
+    """An engine plus a session factory; ``await db.create()`` makes the schema if missing.
+
+    Args:
+        url: an SQLAlchemy async URL: ``sqlite+aiosqlite:///PATH`` or
+            ``postgresql+asyncpg://USER:PASSWORD@HOST/DATABASE``.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: AsyncEngine = create_async_engine(url)
-        if url.startswith("sqlite"):
+        self.dialect = self.engine.dialect.name
+        """``sqlite`` or ``postgresql``."""
+        if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.session: async_sessionmaker[AsyncSession] = async_sessionmaker(
             self.engine, expire_on_commit=False
@@ -43,15 +57,26 @@ class Database:
     @property
     def path(self) -> Path | None:
         """The SQLite file, or None for another database."""
-        url = self.engine.url
-        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-            return None
-        return Path(url.database)
+        return sqlite_file(self.url)
+
+    async def serialize(self, transaction: AsyncSession | AsyncConnection, name: str) -> None:
+        """Let one transaction at a time, of any server instance, past this point.
+
+        On PostgreSQL, a transaction-scoped advisory lock named ``name``, released at commit or
+        rollback; every statement after it sees what the previous holder committed. On SQLite,
+        nothing: its one writer at a time already serializes the writes.
+        """
+        if self.dialect == "postgresql":
+            await transaction.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(name)}
+            )
 
     async def create(self) -> None:
         """Create missing tables, and add columns a newer server version introduced.
 
         A new SQLite file is created readable by its owner only (mode 600), as are its WAL files.
+        On PostgreSQL the database must exist (docs/deploy.md); instances starting together
+        create the tables one after the other.
 
         Raises:
             ConfigError: the database lacks a required column that cannot be added in place.
@@ -60,6 +85,7 @@ class Database:
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE))
             _make_private(self.path)
         async with self.engine.begin() as conn:
+            await self.serialize(conn, "schema")
             await conn.run_sync(Base.metadata.create_all)
             await conn.run_sync(_add_missing_columns)
         if self.path is not None:
@@ -98,6 +124,21 @@ def _add_missing_columns(conn: Connection) -> None:
                 )
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file an SQLAlchemy URL names, if it is a SQLite file (not memory, not a server)."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
+def _lock_key(name: str) -> int:
+    """The 64-bit PostgreSQL advisory lock key of one of CrowdPlay's named locks."""
+    digest = hashlib.sha256(f"crowdplay.{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -119,7 +160,8 @@ class ServerLock:
     """The one server allowed on a SQLite file: a lock on ``<db>.lock`` held while it runs.
 
     Two servers on one SQLite file would race on the same chunk numbers; several instances need
-    PostgreSQL. Commands that only read (``crowdplay episodes``) do not take the lock.
+    PostgreSQL, where no such lock is taken. Commands that only read (``crowdplay episodes``) do
+    not take the lock.
     """
 
     def __init__(self, db_path: Path) -> None:

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
 from crowdplay.errors import ConfigError
 
 __all__ = ["Settings", "REPO_ROOT", "DEMO_TASKS"]
@@ -31,7 +34,9 @@ class Settings:
 
     Attributes:
         db_path: the SQLite database file (created with its schema on start).
-        db_url: an SQLAlchemy async URL overriding ``db_path`` (e.g. PostgreSQL with asyncpg).
+        db_url: a database URL overriding ``db_path``: ``postgresql://USER:PASSWORD@HOST/DB``
+            (run through asyncpg) or a SQLite URL; see docs/deploy.md. Never printed whole: it
+            may hold a password.
         tasks_file: the TOML tasks file.
         secret_key: signs session tokens and keys participant pseudonyms.
         admin_token: researchers' credential for admin and export endpoints.
@@ -52,7 +57,7 @@ class Settings:
     """
 
     db_path: Path = Path("crowdplay.sqlite")
-    db_url: str | None = None
+    db_url: str | None = field(default=None, repr=False)
     tasks_file: Path = DEMO_TASKS
     secret_key: str = field(default="", repr=False)
     admin_token: str = field(default="", repr=False)
@@ -91,11 +96,20 @@ class Settings:
             )
         if self.max_chunk_frames < self.checkpoint_interval:
             raise ConfigError("max_chunk_frames must be at least checkpoint_interval")
+        if self.db_url is not None:
+            _async_url(self.db_url)
 
     @property
     def database_url(self) -> str:
-        """The SQLAlchemy URL of the database."""
-        return self.db_url or f"sqlite+aiosqlite:///{self.db_path}"
+        """The SQLAlchemy async URL of the database (with its asyncpg or aiosqlite driver)."""
+        if self.db_url is None:
+            return f"sqlite+aiosqlite:///{self.db_path}"
+        return _async_url(self.db_url).render_as_string(hide_password=False)
+
+    @property
+    def database_label(self) -> str:
+        """The database's URL with any password hidden, to print or log."""
+        return make_url(self.database_url).render_as_string(hide_password=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, **overrides: object) -> Settings:
@@ -141,6 +155,35 @@ class Settings:
             values.setdefault("secret_key", stored["secret_key"])
             values.setdefault("admin_token", stored["admin_token"])
         return cls(**values)  # type: ignore[arg-type]
+
+
+_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+"""The database URLs accepted, by scheme, and the async driver each runs through."""
+
+
+def _async_url(raw: str) -> URL:
+    """``raw`` parsed, with the async driver of its database.
+
+    Raises:
+        ConfigError: ``raw`` is not a URL of a supported database.
+    """
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        url = None
+    if url is None or url.drivername not in _DRIVERS:
+        scheme = raw.partition("://")[0] if "://" in raw else raw[:20]
+        raise ConfigError(
+            f"db_url (CROWDPLAY_DB_URL) must be postgresql://USER:PASSWORD@HOST/DATABASE or "
+            f"sqlite:///PATH, got a URL of scheme {scheme!r}"
+        )
+    return url.set(drivername=_DRIVERS[url.drivername])
 
 
 def _stored_secrets(path: Path) -> dict[str, str]:

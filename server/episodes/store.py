@@ -155,7 +155,9 @@ class EpisodeStore:
         """Validate and durably store one chunk message; return what to acknowledge.
 
         The hot path of the server: one connection, Core statements (no ORM unit of work), one
-        transaction that reads the episode's progress, inserts the chunk and advances it.
+        transaction that reads the episode's progress, inserts the chunk and advances it. The
+        read locks the episode's row on PostgreSQL (SQLite has one writer at a time), so another
+        instance given the same chunk waits and then sees it stored: a resend, not a conflict.
 
         Raises:
             BadRequest: the chunk is invalid, out of order, or conflicts with a stored one;
@@ -175,7 +177,9 @@ class EpisodeStore:
                         Episode.checkpoint_interval,
                         Episode.created_at,
                         Episode.count_frames,
-                    ).where(Episode.id == episode_id)
+                    )
+                    .where(Episode.id == episode_id)
+                    .with_for_update()
                 )
             ).one_or_none()
             if row is None:

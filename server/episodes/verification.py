@@ -147,11 +147,16 @@ class Verifier:
         if verdict is None:
             verdict, replayed = await self._replay(episode_id, blob, names, count_frames)
             emulated += replayed
-        await self._store(episode_id, verdict, emulated, task, actions_sha256(log_.actions))
+        stored = await self._store(
+            episode_id, verdict, emulated, task, actions_sha256(log_.actions)
+        )
         self.live.forget(episode_id)
         for future in self._waiters.pop(episode_id, []):
             if not future.done():
                 future.set_result(verdict)
+        if not stored:  # another instance stored the same verdict first, and told its listeners
+            log.info("episode %s was verified elsewhere first", episode_id)
+            return
         for listener in self.listeners:
             await listener(episode_id, verdict)
         log.info("episode %s verified: %s", episode_id, verdict.status.value)
@@ -184,7 +189,13 @@ class Verifier:
         emulated: int,
         task: Task | None,
         actions_digest: str,
-    ) -> None:
+    ) -> bool:
+        """Store the verdict with the next verdict number, unless one is stored already.
+
+        The verdicts of every instance are stored one at a time (:meth:`Database.serialize`), so
+        the numbers follow the order of the commits: a reader who saw number n has seen every
+        number below it (the research API's cursor relies on it). Returns whether it was stored.
+        """
         accepted = verdict.status is Status.ACCEPTED
         statistics = verdict.statistics if accepted else None
         counted = verdict.counted if accepted else None
@@ -195,6 +206,7 @@ class Verifier:
         stored.pop("statistics")
         stored.pop("counted")
         async with self.db.session() as s, s.begin():
+            await self.db.serialize(s, "verdicts")
             duplicate_of = None
             if accepted and verdict.frames > 0:
                 duplicate_of = await s.scalar(
@@ -207,9 +219,9 @@ class Verifier:
                     .order_by(Episode.verdict_seq)
                     .limit(1)
                 )
-            await s.execute(
+            result = await s.execute(
                 update(Episode)
-                .where(Episode.id == episode_id)
+                .where(Episode.id == episode_id, Episode.verdict_status.is_(None))
                 .values(
                     actions_sha256=actions_digest,
                     duplicate_of=duplicate_of,
@@ -223,6 +235,7 @@ class Verifier:
                     verdict_seq=_next_verdict_seq(),
                 )
             )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult
 
     def _done(self, episode_id: str, task: asyncio.Task[None]) -> None:
         self._jobs.pop(episode_id, None)
@@ -242,8 +255,11 @@ def actions_sha256(actions: Sequence[bytes]) -> str:
 def _next_verdict_seq() -> ScalarSelect[int]:
     """One more than the highest verdict sequence number, evaluated inside the verdict's UPDATE.
 
-    One statement reads and writes, so SQLite (one writer at a time) hands out 1, 2, 3, ... in
-    commit order; the column's unique index refuses a duplicate from concurrent writers elsewhere.
+    Only correct with the verdicts serialized (:meth:`Database.serialize`): SQLite's one writer
+    at a time does it, and on PostgreSQL the advisory lock, taken before this statement, makes
+    its snapshot include every number committed before. (A PostgreSQL sequence would not do: it
+    hands numbers out at the UPDATE, not at the commit, so a cursor could pass a number whose
+    transaction commits later.) The column's unique index is the last guard.
     """
     other = aliased(Episode)
     return select(func.coalesce(func.max(other.verdict_seq), 0) + 1).scalar_subquery()

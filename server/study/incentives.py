@@ -44,6 +44,9 @@ __all__ = [
 
 _UNITS = ("count", "fraction", "seconds", "points")
 
+MAX_TREATMENT_ID = 32
+"""The longest treatment id: the length of ``Session.treatment`` (PostgreSQL enforces it)."""
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -117,6 +120,8 @@ class Treatment:
         raffle: email framing: one raffle entry per minimum requirement met.
         platforms: the recruitment platforms whose sessions may get this treatment (empty:
             any), e.g. ``["mturk", "prolific"]`` for paid treatments, ``["email"]`` for a raffle.
+        pay_waiting: a two-player task's time in the waiting room counts as played time
+            toward the time requirement (docs/two-players.md).
     """
 
     id: str
@@ -130,6 +135,7 @@ class Treatment:
     challenge: bool = False
     raffle: bool = False
     platforms: tuple[str, ...] = ()
+    pay_waiting: bool = False
 
     def offered_on(self, platform: str) -> bool:
         """Whether a session from ``platform`` may be assigned this treatment."""
@@ -295,6 +301,7 @@ _TREATMENT_FIELDS = {
     "challenge",
     "raffle",
     "platforms",
+    "pay_waiting",
 }
 _TIME_STATISTICS = ("Playtime", "Active playtime")
 
@@ -315,8 +322,11 @@ def parse_treatment(raw: Mapping[str, Any], where: str) -> Treatment:
             f"{where}: unknown field(s) {sorted(unknown)}; accepted: {sorted(_TREATMENT_FIELDS)}"
         )
     treatment_id = raw.get("id")
-    if not isinstance(treatment_id, str) or not treatment_id:
-        raise ConfigError(f"{where}: 'id' must be a non-empty string")
+    if not isinstance(treatment_id, str) or not 1 <= len(treatment_id) <= MAX_TREATMENT_ID:
+        raise ConfigError(
+            f"{where}: 'id' must be a string of 1 to {MAX_TREATMENT_ID} characters "
+            "(sessions store it)"
+        )
     time_statistic = raw.get("time_statistic", "Active playtime")
     if time_statistic not in _TIME_STATISTICS:
         raise ConfigError(
@@ -345,6 +355,7 @@ def parse_treatment(raw: Mapping[str, Any], where: str) -> Treatment:
         currency=_string(raw, "currency", where, default="USD"),
         challenge=challenge,
         raffle=_boolean(raw, "raffle", where),
+        pay_waiting=_boolean(raw, "pay_waiting", where),
     )
 
 

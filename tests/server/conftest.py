@@ -1,10 +1,14 @@
-"""A real server app (SQLite file in tmp_path, verifier processes) under Quart's test client."""
+"""A real server app (SQLite file in tmp_path, verifier processes) under Quart's test client.
+
+A test (or module) marked ``postgresql`` runs twice: on SQLite and on a PostgreSQL database of
+its own (tests/postgres.py); its ``settings`` fixture carries the database.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ from crowdplay.server.models import Episode
 from crowdplay.server.web.state import ServerState
 from crowdplay.verifier import Status, Verdict, record, verify
 from tests.conftest import random_actions
+from tests.postgres import PostgresServer, postgres_server
 from tests.streaming import split_log
 
 RECORDED_LOGS = 1e9
@@ -42,9 +47,38 @@ def server_settings(folder: Path, tasks: str | None = None, **overrides: Any) ->
     return Settings(**{**values, **overrides})
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``postgresql`` that use a database run on SQLite and on PostgreSQL."""
+    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("postgresql"):
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The test run's PostgreSQL server (started on first use, stopped at the end)."""
+    try:
+        with postgres_server() as server:
+            yield server
+    except RuntimeError as err:
+        pytest.fail(str(err))
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return server_settings(tmp_path)
+async def database(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """The test's database URL: None for the SQLite file in tmp_path, or a new PostgreSQL
+    database (dropped after the test)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        yield None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = await server.create_database()
+    yield url
+    await server.drop_database(url)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database: str | None) -> Settings:
+    return server_settings(tmp_path, db_url=database)
 
 
 @pytest.fixture

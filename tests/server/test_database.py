@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect, text
 
 from crowdplay.errors import ConfigError
 from crowdplay.server.database import Database
@@ -46,3 +48,24 @@ async def test_a_missing_required_column_is_refused_by_name(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match="'feedback' lacks the required column 'text'"):
         await db.create()
     await db.close()
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_instances_starting_together_on_postgresql_bring_the_schema_up_once(
+    database: str,
+) -> None:
+    """Several instances share a PostgreSQL database (one SQLite file has one server)."""
+    instances = [Database(database) for _ in range(4)]
+    try:
+        await asyncio.gather(*(db.create() for db in instances))
+        async with instances[0].engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE sessions DROP COLUMN treatment"))
+        await asyncio.gather(*(db.create() for db in instances))
+        async with instances[0].engine.connect() as conn:
+            present = await conn.run_sync(
+                lambda c: {column["name"] for column in inspect(c).get_columns("sessions")}
+            )
+    finally:
+        for db in instances:
+            await db.close()
+    assert {"treatment", "payment", "assignment"} <= present

@@ -11,12 +11,15 @@ import asyncio
 import os
 import signal
 
+import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from crowdplay.server.episodes import EpisodeStore
 from tests.server.conftest import join, server_state
 from tests.streaming import split_log
+
+pytestmark = pytest.mark.postgresql
 
 
 async def _stored(app: Quart, episode_id: str) -> tuple[int, int | None]:

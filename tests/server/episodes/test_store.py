@@ -1,4 +1,8 @@
-"""Chunk ingestion: validated, durable before ack, idempotent, resumable, verified at the end."""
+"""Chunk ingestion: validated, durable before ack, idempotent, resumable, verified at the end.
+
+Every test but the catalogue of bad chunks (validation, before the database) runs on PostgreSQL
+too.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ async def _chunk_rows(app: Quart, episode_id: str) -> int:
     return int(count or 0)
 
 
+@pytest.mark.postgresql
 async def test_a_streamed_episode_is_stored_and_accepted(app: Quart, client: Client) -> None:
     p = await join(client)
     issued = await p.new_episode()
@@ -41,6 +46,7 @@ async def test_a_streamed_episode_is_stored_and_accepted(app: Quart, client: Cli
     assert stored.score == log.checkpoints[-1].rewards[0]
 
 
+@pytest.mark.postgresql
 async def test_resent_chunks_are_acked_once_stored_once(app: Quart, client: Client) -> None:
     p = await join(client)
     issued = await p.new_episode()
@@ -51,6 +57,7 @@ async def test_resent_chunks_are_acked_once_stored_once(app: Quart, client: Clie
     assert await _chunk_rows(app, issued["episode_id"]) == 3
 
 
+@pytest.mark.postgresql
 async def test_a_reconnecting_client_resumes_where_the_server_is(
     app: Quart, client: Client
 ) -> None:
@@ -109,6 +116,7 @@ async def test_a_bad_chunk_is_refused_by_name_and_loses_nothing(
     assert await _chunk_rows(app, issued["episode_id"]) == 2
 
 
+@pytest.mark.postgresql
 async def test_a_conflicting_resend_is_refused(app: Quart, client: Client) -> None:
     p = await join(client)
     issued = await p.new_episode()
@@ -121,6 +129,7 @@ async def test_a_conflicting_resend_is_refused(app: Quart, client: Client) -> No
     assert list(stored.actions[0]) == messages[0]["actions"][0]
 
 
+@pytest.mark.postgresql
 async def test_garbage_messages_get_errors_not_crashes(client: Client) -> None:
     p = await join(client)
     issued = await p.new_episode()
@@ -136,6 +145,7 @@ async def test_garbage_messages_get_errors_not_crashes(client: Client) -> None:
         assert await ws.receive_json() == {"type": "ack", "seq": 0}
 
 
+@pytest.mark.postgresql
 async def test_a_doctored_chunk_gets_the_episode_rejected(app: Quart, client: Client) -> None:
     p = await join(client)
     issued = await p.new_episode()
@@ -159,6 +169,7 @@ async def test_a_doctored_chunk_gets_the_episode_rejected(app: Quart, client: Cl
     assert verdict.divergence_frame >= messages[index]["start"] + 1
 
 
+@pytest.mark.postgresql
 async def test_a_silent_episode_is_abandoned_with_its_partial_log(
     app: Quart, client: Client
 ) -> None:
@@ -175,6 +186,7 @@ async def test_a_silent_episode_is_abandoned_with_its_partial_log(
     assert answers[1]["type"] == "error" and "has ended" in answers[1]["error"]
 
 
+@pytest.mark.postgresql
 async def test_a_new_episode_abandons_the_open_one(app: Quart, client: Client) -> None:
     p = await join(client)
     first = await p.new_episode()

@@ -21,6 +21,8 @@ from crowdplay.verifier import record
 from tests.server.conftest import join, server_state
 from tests.streaming import split_log
 
+pytestmark = pytest.mark.postgresql
+
 
 async def _chunks(app: Quart, episode_id: str) -> int:
     async with server_state(app).db.session() as s:
@@ -28,9 +30,11 @@ async def _chunks(app: Quart, episode_id: str) -> int:
 
 
 @pytest.fixture
-async def realtime_app(tmp_path: Path) -> Quart:
+async def realtime_app(tmp_path: Path, database: str | None) -> Quart:
     """A server with the real-time bound as deployed (3 s of slack)."""
-    settings = Settings(db_path=tmp_path / "rt.sqlite", secret_key="s" * 40, admin_token="a" * 24)
+    settings = Settings(
+        db_path=tmp_path / "rt.sqlite", db_url=database, secret_key="s" * 40, admin_token="a" * 24
+    )
     assert settings.realtime_slack == 3.0
     app = create_app(settings)
     async with app.test_app():

@@ -60,9 +60,9 @@ PROLIFIC = {"PROLIFIC_PID": "5f00aa", "STUDY_ID": "st1", "SESSION_ID": "se1"}
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database: str | None) -> Settings:
     """This module's tasks file; conftest's ``app`` and ``client`` fixtures build on it."""
-    return server_settings(tmp_path, TASKS, progress_interval=0.0)
+    return server_settings(tmp_path, TASKS, progress_interval=0.0, db_url=database)
 
 
 def bare_score(log: EpisodeLog) -> int:
@@ -124,6 +124,7 @@ async def test_live_progress_equals_an_independent_replay_and_the_stored_values(
     assert items["Score"]["met"] is (expected["Score"] >= 30)
 
 
+@pytest.mark.postgresql
 async def test_a_finished_session_is_settled_paid_and_ranked(app: Quart, client: Client) -> None:
     logs: list[EpisodeLog] = []
     sessions = []
@@ -181,6 +182,7 @@ async def test_a_finished_session_is_settled_paid_and_ranked(app: Quart, client:
         assert by_person[f"p{seed}"]["total"] == f"{row.payment['total']:.2f}"
 
 
+@pytest.mark.postgresql
 async def test_feedback_and_the_raffle_are_stored_apart_and_validated(
     app: Quart, client: Client
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
@@ -73,6 +74,7 @@ async def test_a_participant_cannot_reach_another_participants_episode(client: C
     assert own.status_code == 200
 
 
+@pytest.mark.postgresql
 async def test_the_log_so_far_can_be_fetched_to_resume(app: Quart, client: Client) -> None:
     p = await join(client)
     issued = await p.new_episode()
@@ -144,6 +146,7 @@ async def test_finishing_gives_each_platform_its_completion_step(
     assert after.status_code == 400 and "finished" in (await after.get_json())["error"]
 
 
+@pytest.mark.postgresql
 async def test_the_same_worker_is_one_participant(app: Quart, client: Client) -> None:
     first = await join(client, "breakout", **MTURK)
     second = await join(client, "space_invaders", **dict(MTURK, assignmentId="3OTHER"))
@@ -173,6 +176,7 @@ async def _start(client: Client, task_id: str, **platform: str) -> tuple[int, di
     return response.status_code, await response.get_json()
 
 
+@pytest.mark.postgresql
 async def test_one_session_per_person_and_task_resumed_then_refused_once_finished(
     client: Client,
 ) -> None:
@@ -192,6 +196,7 @@ async def test_one_session_per_person_and_task_resumed_then_refused_once_finishe
     assert status == 200 and other["session_id"] != first["session_id"]
 
 
+@pytest.mark.postgresql
 async def test_an_mturk_assignment_has_one_session(client: Client) -> None:
     status, first = await _start(client, "breakout", **MTURK)
     assert status == 200

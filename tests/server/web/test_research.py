@@ -41,9 +41,9 @@ session_episodes = 10
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, database: str | None) -> Settings:
     """The shared server settings with a one-task file of this module's own."""
-    return server_settings(tmp_path, TASKS)
+    return server_settings(tmp_path, TASKS, db_url=database)
 
 
 def researcher(settings: Settings) -> dict[str, str]:
@@ -110,6 +110,7 @@ async def test_a_participants_session_token_is_not_a_researcher_token(
         assert response.status_code == 401, path
 
 
+@pytest.mark.postgresql
 async def test_only_accepted_episodes_are_listed_with_pseudonyms_and_metadata(
     app: Quart, client: Client, settings: Settings
 ) -> None:
@@ -172,6 +173,7 @@ async def test_the_log_is_served_as_stored_with_its_sha256(
     assert episode.loads(text) == served
 
 
+@pytest.mark.postgresql
 async def test_a_late_verdict_is_not_skipped_by_the_cursor(
     app: Quart, client: Client, settings: Settings
 ) -> None:
@@ -194,6 +196,7 @@ async def test_a_late_verdict_is_not_skipped_by_the_cursor(
     assert second["total"] == 2
 
 
+@pytest.mark.postgresql
 async def test_paging_with_a_small_limit_yields_every_episode_once(
     app: Quart, client: Client, settings: Settings
 ) -> None:
