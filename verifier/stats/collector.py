@@ -20,6 +20,7 @@ from crowdplay.verifier.replay import Transition, transitions
 from crowdplay.verifier.stats import generic as g
 from crowdplay.verifier.stats import river_raid as rr
 from crowdplay.verifier.stats import space_invaders as si
+from crowdplay.verifier.stats import two_player as tp
 from crowdplay.verifier.stats.ratio import Ratio
 
 __all__ = [
@@ -59,11 +60,15 @@ class Collector(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    """A registered collector: its game (None: every game), its class, the fractions it reports."""
+    """A registered collector: its game (None: every game), its class, the fractions it reports.
+
+    ``default`` collectors run when a task names none; the others only when named.
+    """
 
     game: str | None
     factory: Callable[[EnvSpec, int], Collector]
     ratios: Mapping[str, Ratio]
+    default: bool = True
 
 
 _SI, _RR = si.GAME, rr.GAME
@@ -80,6 +85,10 @@ _REGISTRY: Mapping[str, _Entry] = MappingProxyType(
         "space_invaders_row_by_row": _Entry(_SI, si.RowByRow, si.RowByRow.ratios),
         "space_invaders_side": _Entry(_SI, si.Side, si.Side.ratios),
         "river_raid_side": _Entry(_RR, rr.Side, rr.Side.ratios),
+        "shared_score": _Entry(None, tp.SharedScore, tp.SharedScore.ratios, default=False),
+        "space_invaders_cooperative": _Entry(
+            _SI, tp.CooperativeScore, tp.CooperativeScore.ratios, default=False
+        ),
     }
 )
 
@@ -95,6 +104,13 @@ def defaults_for(game: str) -> tuple[str, ...]:
     Args:
         game: ale-py ROM id, e.g. ``"space_invaders"``.
     """
+    return tuple(
+        name for name, entry in _REGISTRY.items() if entry.default and entry.game in (None, game)
+    )
+
+
+def _accepted(game: str) -> tuple[str, ...]:
+    """Every collector that can run on ``game``, the opt-in ones included."""
     return tuple(name for name, entry in _REGISTRY.items() if entry.game in (None, game))
 
 
@@ -131,7 +147,7 @@ class Collectors:
         if isinstance(names, str) or not all(isinstance(n, str) for n in names):
             raise ConfigError(
                 f"statistics must be a list of collector names, got {names!r}; "
-                f"accepted for {env.game}: {', '.join(defaults_for(env.game))}"
+                f"accepted for {env.game}: {', '.join(_accepted(env.game))}"
             )
         seen: set[str] = set()
         for name in names:
@@ -140,7 +156,7 @@ class Collectors:
                 why = "unknown statistic" if entry is None else f"statistic for {entry.game}"
                 raise ConfigError(
                     f"{why} {name!r} cannot run on {env.game}; "
-                    f"accepted: {', '.join(defaults_for(env.game))}"
+                    f"accepted: {', '.join(_accepted(env.game))}"
                 )
             if name in seen:
                 raise ConfigError(f"statistic {name!r} is listed twice")
