@@ -7,7 +7,9 @@ its version (docs/research-api.md).
 
 from __future__ import annotations
 
-from quart import Quart, Response, jsonify, request
+from typing import Any
+
+from quart import Quart, Response, has_request_context, jsonify, request, websocket
 
 from crowdplay.errors import BadRequest, Conflict, NotFound
 
@@ -20,7 +22,7 @@ RESEARCH_API_VERSION = "crowdplay.research/1"
 def error(status: int, message: str) -> Response:
     """A JSON error answer."""
     body = {"error": message}
-    if request.blueprint == "research":
+    if has_request_context() and request.blueprint == "research":
         body = {"api": RESEARCH_API_VERSION, **body}
     response = jsonify(body)
     response.status_code = status
@@ -28,9 +30,27 @@ def error(status: int, message: str) -> Response:
 
 
 def register(app: Quart) -> None:
-    """Answer a :class:`BadRequest` with 400 naming it (a Conflict with 409, a NotFound 404)."""
+    """Answer a :class:`BadRequest` with 400 naming it (a Conflict with 409, a NotFound 404).
+
+    A path part holding a NUL character (``/api/episodes/%00/log``) names nothing: 404 before
+    any view runs, as PostgreSQL refuses such a string even in a comparison.
+    """
 
     @app.errorhandler(BadRequest)
     async def _bad_request(err: BadRequest) -> Response:
         status = 409 if isinstance(err, Conflict) else 404 if isinstance(err, NotFound) else 400
         return error(status, str(err))
+
+    # Not a url_value_preprocessor: Quart runs those with ``request`` for WebSockets too.
+    @app.before_request
+    async def _request_names_nothing_with_nul() -> None:
+        _refuse_nul(request.view_args)
+
+    @app.before_websocket
+    async def _websocket_names_nothing_with_nul() -> None:
+        _refuse_nul(websocket.view_args)
+
+
+def _refuse_nul(values: dict[str, Any] | None) -> None:
+    if values and any(isinstance(v, str) and "\x00" in v for v in values.values()):
+        raise NotFound("nothing here: a part of the path holds a NUL character")

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from quart import Quart
+from quart.testing.connections import WebsocketResponseError
 from quart.typing import TestClientProtocol as Client
 from sqlalchemy import func, select
 
@@ -63,6 +64,25 @@ async def test_a_lone_surrogate_in_feedback_is_refused_and_nothing_stored(
     assert response.status_code == 400
     async with server_state(app).db.session() as s:
         assert await s.scalar(select(func.count()).select_from(Feedback)) == 0
+
+
+@pytest.mark.postgresql
+async def test_a_nul_in_a_path_names_nothing(app: Quart, client: Client) -> None:
+    """PostgreSQL refuses a NUL character even in a comparison: 404 before any query."""
+    p = await join(client)
+    researcher = {"Authorization": f"Bearer {server_state(app).settings.admin_token}"}
+    for path, headers in [
+        ("/api/episodes/a%00b/log", p.auth),
+        ("/api/research/episodes/a%00b/log", researcher),
+    ]:
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 404, path
+        assert "NUL" in (await response.get_json())["error"]
+    with pytest.raises(WebsocketResponseError) as refused:
+        async with client.websocket("/ws/episodes/a%00b") as ws:
+            await ws.send(json.dumps({"type": "hello", "token": p.token}))
+            await ws.receive()
+    assert refused.value.response.status_code == 404
 
 
 async def test_a_non_ascii_digit_limit_is_a_400(app: Quart, client: Client) -> None:
