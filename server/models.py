@@ -66,19 +66,26 @@ class Session(Base):
     payment: Mapped[dict[str, Any] | None]
     # When a researcher marked the session's bonus paid (the console); None: not paid yet.
     bonus_paid_at: Mapped[datetime | None]
+    # Seconds a two-player task's participant spent in the waiting room (None: never there);
+    # a treatment with ``pay_waiting`` counts them as played time.
+    waited_seconds: Mapped[float | None]
 
 
 class Episode(Base):
     """One episode: issued settings and seed, progress while open, the log and verdict once ended.
 
     ``status`` is ``open`` while chunks arrive, ``ended`` once the final chunk came or the episode
-    was abandoned; ``verdict_status`` is filled by the verifier after that.
+    was abandoned; ``verdict_status`` is filled by the verifier after that. A two-player match
+    (docs/two-players.md) is one episode of two sessions: ``session_id`` plays seat 0 (player A),
+    ``partner_session_id`` seat 1 (player B).
     """
 
     __tablename__ = "episodes"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    # Seat 1's session of a two-player match; None for a one-player episode.
+    partner_session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"), index=True)
     task_id: Mapped[str] = mapped_column(String(64))
     seed: Mapped[int]
     env: Mapped[dict[str, Any]]

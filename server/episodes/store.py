@@ -128,6 +128,7 @@ class EpisodeStore:
             difficulty=task.difficulty,
             repeat_action_probability=task.repeat_action_probability,
             max_num_frames_per_episode=task.max_frames,
+            players=task.players,
         )
         row = Episode(
             id=_new_episode_id(),

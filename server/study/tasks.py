@@ -7,6 +7,7 @@ number of episodes) and the statistics its score page shows. Errors name the tas
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass
@@ -54,7 +55,12 @@ _FIELDS = {
     "consent",
     "controls",
     "score_statistics",
+    "players",
+    "seats",
+    "lobby_minutes",
 }
+_SEAT_KINDS = ("human",)
+"""What may sit in a seat of a two-player task (an AI partner comes later)."""
 _RESERVED_IDS = {"auto"}
 """Task ids that name something else (``/play/auto`` is automatic assignment)."""
 
@@ -116,6 +122,11 @@ class Task:
         score_statistics: the session statistics the score page shows, in order; empty for
             the default (:func:`load_tasks` fills it in: score, games, playtime, the game's
             headline statistics and every statistic the task's requirements name).
+        players: 1, or 2 for a task that pairs two participants in one game (docs/two-players.md):
+            ``mode`` is then one of the game's two-player modes.
+        seats: who plays each player: ``("human",)``, or ``("human", "human")`` for two players.
+        lobby_minutes: how long a lone participant of a two-player task waits in the waiting room
+            before the completion step.
     """
 
     id: str
@@ -140,6 +151,9 @@ class Task:
     consent: Consent = Consent()
     controls: str = _DEFAULT_CONTROLS
     score_statistics: tuple[str, ...] = ()
+    players: int = 1
+    seats: tuple[str, ...] = ("human",)
+    lobby_minutes: float = 5.0
 
     def treatment(self, treatment_id: str | None) -> Treatment | None:
         """The task's treatment of that id (None for None or an id the task no longer has)."""
@@ -167,7 +181,19 @@ class Task:
             "group": self.group,
             "controls": self.controls,
             "consent": self.consent_page,
+            "players": self.players,
+            "seats": list(self.seats),
         }
+
+    def alone(self) -> Task:
+        """The task as one participant plays it alone: one player, the game's default mode.
+
+        A participant of a two-player task whose partner left may go on alone
+        (docs/two-players.md); the one-player episode cannot use a two-player mode.
+        """
+        if self.players == 1:
+            return self
+        return dataclasses.replace(self, players=1, seats=("human",), mode=None)
 
     @cached_property
     def consent_page(self) -> dict[str, Any]:
@@ -300,11 +326,26 @@ def _task(
     url = entry.get("completion_url")
     if url is not None and not (isinstance(url, str) and url.startswith("https://")):
         raise ConfigError(f"{where}: field 'completion_url' must be an https:// URL")
-    env = make_env(entry["game"], mode=entry.get("mode"), difficulty=entry.get("difficulty"))
+    players, seats = _seats(entry, where)
+    _check(where, entry, "lobby_minutes", float, lambda v: v > 0, "a positive number")
+    if "lobby_minutes" in entry and players == 1:
+        raise ConfigError(f"{where}: field 'lobby_minutes' is only for a task with players = 2")
+    if players == 2 and "mode" not in entry:
+        raise ConfigError(
+            f"{where}: field 'mode' is required with players = 2: one of the game's two-player "
+            "modes (docs/log-format.md, e.g. space_invaders 33, pong 4)"
+        )
+    env = make_env(
+        entry["game"],
+        mode=entry.get("mode"),
+        difficulty=entry.get("difficulty"),
+        players=players,
+    )
     try:
         open_emulator(env, 0)
     except UnsupportedEnvironment as err:
-        raise ConfigError(f"{where}: {err}") from None
+        field = "field 'mode': " if players == 2 else ""
+        raise ConfigError(f"{where}: {field}{err}") from None
     statistics = entry.get("statistics", stats.defaults_for(env.game))
     if not isinstance(statistics, list | tuple) or not all(isinstance(n, str) for n in statistics):
         raise ConfigError(f"{where}: field 'statistics' must be a list of collector names")
@@ -324,6 +365,12 @@ def _task(
             f"defined: {sorted(treatments)}"
         )
     chosen = tuple(treatments[i] for i in ids)
+    waiting = [t.id for t in chosen if t.pay_waiting]
+    if waiting and players == 1:
+        raise ConfigError(
+            f"{where}: field 'treatments': treatment {waiting[0]!r} has pay_waiting, which is "
+            "only for a task with players = 2 (a one-player task has no waiting room)"
+        )
     needed = {r.statistic for r in quality}
     for treatment in chosen:
         needed |= {r.statistic for r in treatment.requirements} | {treatment.time_statistic}
@@ -366,11 +413,32 @@ def _task(
         consent=consent.over(study_consent),
         controls=controls.strip(),
         score_statistics=tuple(shown),
+        players=players,
+        seats=seats,
     )
-    for name in ("repeat_action_probability", "session_minutes", "target_hours"):
+    for name in ("repeat_action_probability", "session_minutes", "target_hours", "lobby_minutes"):
         if name in values:
             values[name] = float(values[name])
     return Task(**values)
+
+
+def _seats(entry: dict[str, Any], where: str) -> tuple[int, tuple[str, ...]]:
+    """The task's ``players`` (1 or 2) and ``seats`` (one kind per player; default all human)."""
+    players = entry.get("players", 1)
+    if not isinstance(players, int) or isinstance(players, bool) or players not in (1, 2):
+        raise ConfigError(f"{where}: field 'players' must be 1 or 2, got {players!r}")
+    seats = entry.get("seats", ["human"] * players)
+    if not (isinstance(seats, list) and len(seats) == players):
+        raise ConfigError(
+            f"{where}: field 'seats' must be a list of {players} seat(s) (one per player), "
+            f"got {seats!r}"
+        )
+    for index, kind in enumerate(seats):
+        if kind not in _SEAT_KINDS:
+            raise ConfigError(
+                f"{where}: field 'seats': seat {index} is {kind!r}; accepted: {list(_SEAT_KINDS)}"
+            )
+    return players, tuple(seats)
 
 
 def _named(requirements: tuple[Requirement, ...]) -> list[str]:

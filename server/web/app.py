@@ -11,17 +11,20 @@ from hypercorn.config import Config
 from quart import Quart
 
 from crowdplay.server.database import Database
-from crowdplay.server.episodes import EpisodeStore, LiveReplays, Verifier, assemble
+from crowdplay.server.episodes import EpisodeStore, LiveReplays, Matches, Verifier, assemble
 from crowdplay.server.settings import Settings
 from crowdplay.server.study.identities import TokenSigner
+from crowdplay.server.study.lobby import WaitingRoom
 from crowdplay.server.study.payments import settle
 from crowdplay.server.study.progress import SessionProgress
 from crowdplay.server.study.tasks import load_tasks
 from crowdplay.server.web import errors
 from crowdplay.server.web.console import console
 from crowdplay.server.web.library import library
+from crowdplay.server.web.lobby import lobby
 from crowdplay.server.web.pages import pages
 from crowdplay.server.web.participant import participant
+from crowdplay.server.web.relay import relay
 from crowdplay.server.web.research import research
 from crowdplay.server.web.signin import signin
 from crowdplay.server.web.state import ServerState
@@ -66,12 +69,15 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
     )
 
     async def settle_session(episode_id: str, verdict: Verdict) -> None:
-        """A verdict may complete a finished session: settle its payment then."""
+        """A verdict may complete a finished session (either of a match's): settle it then."""
         row = await episodes.get(episode_id)
         if row is not None:
             await settle(db, tasks, row.session_id)
+            if row.partner_session_id is not None:
+                await settle(db, tasks, row.partner_session_id)
 
     verifier.listeners.append(settle_session)
+    matches = Matches(episodes)
     app.extensions["crowdplay"] = ServerState(
         settings=settings,
         tasks=tasks,
@@ -81,9 +87,12 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
         verifier=verifier,
         signer=TokenSigner(settings.secret_key),
         progress=SessionProgress(db, tasks, live),
+        lobby=WaitingRoom(),
+        matches=matches,
     )
     errors.register(app)
-    for blueprint in (pages, library, participant, stream, research, signin, console):
+    blueprints = (pages, library, participant, lobby, stream, relay, research, signin, console)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     sweeper: list[asyncio.Task[None]] = []
 
@@ -101,6 +110,7 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        matches.close()
         cancelled = await verifier.drain(SHUTDOWN_GRACE_SECONDS)
         if cancelled:
             log.info("%d verifications left for the next start", cancelled)

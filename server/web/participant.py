@@ -212,11 +212,15 @@ async def get_session() -> Response:
 
 @participant.post("/episodes")
 async def new_episode() -> Response:
-    """Issue a new episode (seed and settings) for the caller's session."""
+    """Issue a new episode (seed and settings) for the caller's session.
+
+    For a two-player task this is a one-player episode (the participant goes on alone, in the
+    game's default mode); the pair's episode comes from the waiting room (web/lobby.py).
+    """
     session = await current_session()
     if session.finished_at is not None:
         raise BadRequest("this session has finished; no new episodes")
-    row = await state().episodes.issue(session.id, state().tasks[session.task_id])
+    row = await state().episodes.issue(session.id, state().tasks[session.task_id].alone())
     return jsonify(episode_grant(row))
 
 

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from quart import current_app
 
 from crowdplay.server.database import Database
-from crowdplay.server.episodes import EpisodeStore, LiveReplays, Verifier
+from crowdplay.server.episodes import EpisodeStore, LiveReplays, Matches, Verifier
 from crowdplay.server.settings import Settings
 from crowdplay.server.study.identities import TokenSigner
+from crowdplay.server.study.lobby import WaitingRoom
 from crowdplay.server.study.progress import SessionProgress
 from crowdplay.server.study.tasks import Task
 
@@ -18,7 +19,10 @@ __all__ = ["ServerState", "state"]
 
 @dataclass
 class ServerState:
-    """What ``create_app`` builds: settings, tasks, database, episodes, tokens, progress."""
+    """What ``create_app`` builds: settings, tasks, database, episodes, tokens, progress.
+
+    Also the waiting room and the matches of two-player tasks.
+    """
 
     settings: Settings
     tasks: dict[str, Task]
@@ -28,6 +32,8 @@ class ServerState:
     verifier: Verifier
     signer: TokenSigner
     progress: SessionProgress
+    lobby: WaitingRoom
+    matches: Matches
 
 
 def state() -> ServerState:

@@ -109,3 +109,47 @@ def test_bad_settings_are_named(tmp_path: Path) -> None:
         Settings.from_env({"CROWDPLAY_PORT": "eighty", "CROWDPLAY_DB_PATH": str(tmp_path / "d")})
     with pytest.raises(ConfigError, match="secret_key"):
         Settings(secret_key="short", admin_token="a" * 20)
+
+
+TWO_PLAYERS = GOOD.replace('id = "si"', 'id = "si2"') + "players = 2\nmode = 33\n"
+
+
+def test_a_two_player_task_has_two_human_seats_and_a_waiting_room(tmp_path: Path) -> None:
+    task = load_tasks(_write(tmp_path, TWO_PLAYERS + "lobby_minutes = 2\n"))["si2"]
+    assert (task.players, task.seats, task.mode, task.lobby_minutes) == (
+        2,
+        ("human", "human"),
+        33,
+        2.0,
+    )
+    assert task.public()["players"] == 2
+    alone = task.alone()
+    assert (alone.players, alone.mode) == (1, None)
+    assert load_tasks(_write(tmp_path, TWO_PLAYERS))["si2"].lobby_minutes == 5.0
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (TWO_PLAYERS.replace("mode = 33", "mode = 5"), "field 'mode': invalid two-player mode 5"),
+        (TWO_PLAYERS.replace("mode = 33\n", ""), "field 'mode' is required with players = 2"),
+        (TWO_PLAYERS.replace("players = 2", "players = 3"), "field 'players' must be 1 or 2"),
+        (TWO_PLAYERS + 'seats = ["human"]\n', "field 'seats' must be a list of 2"),
+        (TWO_PLAYERS + 'seats = ["human", "ai"]\n', "seat 1 is 'ai'"),
+        (TWO_PLAYERS + "lobby_minutes = 0\n", "field 'lobby_minutes' must be a positive"),
+        (GOOD + "lobby_minutes = 1\n", "only for a task with players = 2"),
+        (
+            GOOD.replace('game = "space_invaders"', 'game = "breakout"')
+            + "players = 2\nmode = 1\n",
+            "breakout has no two-player mode",
+        ),
+        (
+            '[[treatment]]\nid = "w"\npay_waiting = true\n' + GOOD + 'treatments = ["w"]\n',
+            "pay_waiting, which is only for a task with players = 2",
+        ),
+    ],
+)
+def test_bad_two_player_fields_are_named(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match="task 'si") as raised:
+        load_tasks(_write(tmp_path, text))
+    assert fragment in str(raised.value)
