@@ -16,10 +16,12 @@ from crowdplay.server.study.progress import SessionProgress, session_statistics
 from crowdplay.server.study.recompute import Recomputed, recompute
 from crowdplay.server.study.scores import cohort_view
 from crowdplay.server.study.tasks import Task, load_tasks
+from crowdplay.server.study.viewer import EpisodeView, episode_view
 
 __all__ = [
     "Assignment",
     "ChartCache",
+    "EpisodeView",
     "Identity",
     "Recomputed",
     "SessionProgress",
@@ -29,6 +31,7 @@ __all__ = [
     "bonus_file",
     "chart_data",
     "cohort_view",
+    "episode_view",
     "exclude_episode",
     "identify",
     "include_episode",

@@ -9,6 +9,9 @@ from the console's own page (``Origin``), and validate their input.
 The dashboard polls ``GET /research/api/overview`` (the numbers and the charts' current URLs)
 and ``GET /research/api/sessions`` (the table of participants) every few seconds; a chart's URL
 carries its data's version, so the page loads a chart again only when it changed.
+
+The replay viewer (``/research/episodes/<id>``) loads ``GET /research/api/episodes/<id>`` (the
+log and the verdict, ``study/viewer.py``) and the game's ROM, and replays the log in the browser.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from quart import (
 )
 from quart.blueprints import BlueprintSetupState
 
-from crowdplay.errors import BadRequest
+from crowdplay import roms
+from crowdplay.errors import BadRequest, UnknownRom
 from crowdplay.server.study import charts, dashboard
 from crowdplay.server.study.identities import PLATFORMS
 from crowdplay.server.study.payments import (
@@ -37,6 +41,7 @@ from crowdplay.server.study.payments import (
     mark_bonus_paid,
     payments_csv,
 )
+from crowdplay.server.study.viewer import episode_view
 from crowdplay.server.web.errors import error
 from crowdplay.server.web.payloads import json_object
 from crowdplay.server.web.signin import require_same_origin, signed_in
@@ -85,6 +90,32 @@ async def _no_store(response: Response) -> Response:
 async def dashboard_page() -> Response:
     """The dashboard."""
     return await send_from_directory(state().settings.client_dir, "research.html")
+
+
+@console.get("/episodes/<episode_id>")
+async def viewer_page(episode_id: str) -> Response:
+    """The replay viewer of one episode (the page asks for the episode itself)."""
+    return await send_from_directory(state().settings.client_dir, "research-episode.html")
+
+
+@console.get("/api/episodes/<episode_id>")
+async def episode_for_viewer(episode_id: str) -> Response:
+    """``{"episode": {verdict, statistics, task, ...}, "log": <canonical JSON>}``."""
+    st = state()
+    view = await episode_view(st.episodes, st.tasks, st.settings.secret_key, episode_id)
+    if view is None:
+        return error(404, f"no episode {episode_id[:64]!r}")
+    return Response(view.to_json(), content_type="application/json")
+
+
+@console.get("/api/roms/<game>")
+async def rom(game: str) -> Response:
+    """A ROM of the installed ale-py, for replaying an episode of any game (no task needed)."""
+    try:
+        body = roms.rom_bytes(game)
+    except UnknownRom as err:
+        return error(404, str(err))
+    return Response(body, content_type="application/octet-stream")
 
 
 @console.get("/api/overview")
