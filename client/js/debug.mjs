@@ -23,7 +23,8 @@
  * @property {{episodeId: string, frames: number} | null} resumed the episode this page load
  *   resumed, else null
  * @property {"loading" | "keyboard-needed" | "preview" | "consent" | "instructions" | "playing" |
- *   "game-over" | "finishing" | "finished" | "failed"} phase "keyboard-needed": a touch-only
+ *   "waiting" | "game-over" | "finishing" | "finished" | "failed"} phase "waiting": in the
+ *   two-player waiting room; "keyboard-needed": a touch-only
  *   device, told that a keyboard is needed (nothing starts until one is confirmed)
  * @property {TreatmentSummary | null} treatment the session's treatment summary, or null
  * @property {ProgressReport | null} progress the last progress report the panel shows (a

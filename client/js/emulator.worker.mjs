@@ -7,9 +7,13 @@
 // stall never turns into a burst of fast play) and sleeps with setTimeout until the next one.
 // requestAnimationFrame is never used: emulation speed does not depend on the display.
 //
+// A two-player episode (`env.players` = 2) is a MatchEpisode (match.mjs): rollback netcode on two
+// emulators, its relay messages passed through the page.
+//
 // Messages are typed in messages.d.ts.
 import { createEmulator, loadAle } from "../wasm/engine.mjs";
 import { actionFor } from "./keyboard.mjs";
+import { MatchEpisode } from "./match.mjs";
 
 /** @typedef {import("./messages").MainToWorker} MainToWorker */
 /** @typedef {import("./messages").WorkerToMain} WorkerToMain */
@@ -243,7 +247,7 @@ class Episode {
 /** Keys held on the page, as last posted (KeyboardEvent.code). */
 let heldKeys = /** @type {string[]} */ ([]);
 let hidden = false;
-/** @type {Episode | null} */
+/** @type {Episode | MatchEpisode | null} */
 let episode = null;
 
 /** @param {import("./messages").StartMessage} message */
@@ -252,9 +256,10 @@ async function start(message) {
   episode = null;
   hidden = message.hidden;
   const grant = message.episode;
+  if (grant.env.players === 2) return startMatch(grant);
   let emu;
   try {
-    if (grant.env.players !== 1) throw new Error(`this client plays one-player games, got env.players = ${grant.env.players}`);
+    if (grant.env.players !== 1) throw new Error(`this client plays one- and two-player games, got env.players = ${grant.env.players}`);
     const [module, rom] = await Promise.all([aleModule(), romBytes(grant.rom_url)]);
     emu = createEmulator(module, { romBytes: rom, env: grant.env, seed: grant.seed });
   } catch (e) {
@@ -278,6 +283,28 @@ async function start(message) {
   current.run();
 }
 
+/**
+ * Starts a two-player episode: rollback on two emulators of it (match.mjs).
+ * @param {EpisodeGrant} grant
+ */
+async function startMatch(grant) {
+  /** @type {EpisodeEmulator[]} */
+  const made = [];
+  try {
+    const [module, rom] = await Promise.all([aleModule(), romBytes(grant.rom_url)]);
+    for (let i = 0; i < 2; i++) made.push(createEmulator(module, { romBytes: rom, env: grant.env, seed: grant.seed }));
+    const current = new MatchEpisode(grant, { confirmed: made[0], present: made[1] }, { post, action: () => actionFor(heldKeys) });
+    episode = current;
+    post({ type: "started", episodeId: current.id, frame: 0, score: [0, 0] });
+    current.render();
+    if (hidden) current.setHidden(true);
+    current.run();
+  } catch (e) {
+    for (const emu of made) emu.delete();
+    post({ type: "error", episodeId: grant.episode_id, phase: "fatal", message: String(e instanceof Error ? e.message : e) });
+  }
+}
+
 self.onmessage = (/** @type {MessageEvent<MainToWorker>} */ event) => {
   const message = event.data;
   switch (message.type) {
@@ -294,6 +321,12 @@ self.onmessage = (/** @type {MessageEvent<MainToWorker>} */ event) => {
       break;
     case "finish":
       episode?.finish("ended_by_participant");
+      break;
+    case "relay":
+      if (episode instanceof MatchEpisode) episode.onRelay(message.message);
+      break;
+    case "partner-left":
+      if (episode instanceof MatchEpisode) episode.finish("partner_left");
       break;
     case "stop":
       episode?.stop();

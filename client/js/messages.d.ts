@@ -16,7 +16,9 @@ export interface Checkpoint {
   rewards: number[];
 }
 
-export type EndReason = "game_over" | "truncated" | "ended_by_participant";
+export type EndReason = "game_over" | "truncated" | "ended_by_participant" | "partner_left";
+/** How a two-player episode ends (docs/two-players.md). */
+export type MatchEndReason = EndReason;
 
 export interface End {
   frame: number;
@@ -69,7 +71,19 @@ export interface EpisodeGrant {
   next_seq: number;
   /** Frames the server holds (0 for a new episode). */
   frames: number;
+  /** Two players (docs/two-players.md): this participant's seat, 0 = player A. */
+  seat?: 0 | 1;
+  /** Two players: the match's relay WebSocket (absolute, or a path on this origin). */
+  relay_url?: string;
 }
+
+/** The relay's messages a two-player episode's worker handles (docs/two-players.md). */
+export type RelayIncoming =
+  | { type: "partner_inputs"; start: number; actions: number[] }
+  | { type: "desync"; frame: number; expected: string }
+  | { type: "state_request"; frame: number }
+  /** `rewards` (the partner's cumulative rewards at `frame`) is ours, beyond the contract. */
+  | { type: "state"; frame: number; blob: string; rewards?: number[] };
 
 /** GET /api/session (the fields the client reads). */
 export interface SessionState {
@@ -129,7 +143,23 @@ export interface FinishMessage {
 export interface StopMessage {
   type: "stop";
 }
-export type MainToWorker = StartMessage | KeysMessage | VisibilityMessage | FinishMessage | StopMessage;
+/** Two players: a relay message for the match's worker. */
+export interface RelayInMessage {
+  type: "relay";
+  message: RelayIncoming;
+}
+/** Two players: the partner left; the episode ends at the last confirmed frame. */
+export interface PartnerLeftMessage {
+  type: "partner-left";
+}
+export type MainToWorker =
+  | StartMessage
+  | KeysMessage
+  | VisibilityMessage
+  | FinishMessage
+  | StopMessage
+  | RelayInMessage
+  | PartnerLeftMessage;
 
 // ---- worker -> main thread ----
 
@@ -186,7 +216,22 @@ export interface WorkerErrorMessage {
   phase: "resume" | "fatal";
   message: string;
 }
+/** Two players: a message for the relay (inputs, digest, end, visibility, state_request, state). */
+export interface RelayOutMessage {
+  type: "relay";
+  episodeId: string;
+  message: { type: string; [field: string]: unknown };
+}
+/** Two players: the rollback's state (rollback.mjs RollbackStats) and whether it waits for the partner. */
+export interface NetMessage {
+  type: "net";
+  episodeId: string;
+  waiting: boolean;
+  stats: import("./rollback.mjs").RollbackStats;
+}
 export type WorkerToMain =
+  | RelayOutMessage
+  | NetMessage
   | StartedMessage
   | FrameMessage
   | ChunkMessage
@@ -216,10 +261,20 @@ export interface EpisodeView {
   progress(report: ProgressReport, episodeId: string | null, frame: number): void;
   /** Where the view's events go from now on. */
   listen(listener: EpisodeListener): void;
+  /** Two players: a relay message for the worker. */
+  relayIn(message: RelayIncoming): void;
+  /** Two players: the partner's tab was hidden (true) or shown. */
+  partnerPaused(hidden: boolean): void;
+  /** Two players: the partner left; the game ends at the last confirmed frame. */
+  partnerLeft(): void;
+  /** The episode the view plays, or null. */
+  readonly episodeId: string | null;
 }
 
 /** The play view's events. */
 export interface EpisodeListener {
+  /** Two players: the worker has a message for the relay. */
+  relay?(message: RelayOutMessage["message"]): void;
   /** The emulator recorded a chunk. */
   chunk(chunk: ChunkBody): void;
   /** The episode ended. */

@@ -33,6 +33,18 @@ import { Session, completion, openSession, platformOf } from "./session.mjs";
 /** @typedef {import("./messages").EpisodeView} EpisodeView */
 
 const MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE";
+const FRAME_MS = 1000 / 60;
+/**
+ * Two-player play's network figures for the tests (docs/two-players.md): per key press the
+ * frames from the key event to the frame emulated with it, rollbacks and their mean depth,
+ * stalls. Exposed read-only (copies) as `window.crowdplayNetStats`.
+ */
+const netStats = {
+  /** @type {number[]} */
+  latencies: [],
+  rollbacks: 0, meanDepth: 0, maxDepth: 0, stalls: 0, stalledTicks: 0, resyncs: 0, frames: 0, confirmed: 0, waiting: false,
+};
+Object.defineProperty(window, "crowdplayNetStats", { get: () => structuredClone(netStats) });
 const MAX_KEY_LATENCIES = 2000;
 /** Keys that press a focused button: never while the play view shows (Space is also "fire"). */
 const BUTTON_KEYS = new Set(["Space", "Enter", "NumpadEnter"]);
@@ -60,6 +72,7 @@ class PlayView {
     /** @type {((started: boolean) => void) | null} */
     this._onStart = null;
     this.ended = false;
+    this.partnerHidden = false;
 
     const canvas = /** @type {HTMLCanvasElement} */ ($("screen"));
     this.screen = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
@@ -106,6 +119,24 @@ class PlayView {
       e.preventDefault();
       this.confirmation.open();
     }
+  }
+
+  /**
+   * Two players: a relay message for the worker's rollback session.
+   * @param {import("./messages").RelayIncoming} message
+   */
+  relayIn(message) {
+    this.send({ type: "relay", message });
+  }
+
+  /** @param {boolean} hidden the partner's tab was hidden or shown */
+  partnerPaused(hidden) {
+    this.partnerHidden = hidden;
+    this.notice(hidden ? "Your partner's tab is hidden — the game waits for them" : null);
+  }
+
+  partnerLeft() {
+    this.send({ type: "partner-left" });
   }
 
   /** @param {EpisodeListener} listener */
@@ -188,6 +219,17 @@ class PlayView {
   onWorker(message) {
     if (message.type !== "paused" && message.episodeId !== this.episodeId) return;
     switch (message.type) {
+      case "relay":
+        this.listener?.relay?.(message.message);
+        break;
+      case "net":
+        Object.assign(netStats, {
+          rollbacks: message.stats.rollbacks, meanDepth: message.stats.meanDepth, maxDepth: message.stats.maxDepth,
+          stalls: message.stats.stalls, stalledTicks: message.stats.stalledTicks, resyncs: message.stats.resyncs,
+          frames: message.stats.frames, confirmed: message.stats.confirmed, waiting: message.waiting,
+        });
+        if (!this.partnerHidden) this.notice(message.waiting ? "Waiting for your partner…" : null);
+        break;
       case "started":
         this.keyboard.enabled = true;
         this.showScore(message.frame, message.score);
@@ -212,6 +254,8 @@ class PlayView {
         this.notice(message.paused ? "Paused while this tab is hidden" : null);
         break;
       case "key-applied":
+        if (netStats.latencies.length >= MAX_KEY_LATENCIES) netStats.latencies.shift();
+        netStats.latencies.push((message.appliedMs - message.eventMs) / FRAME_MS);
         if (this.debug.keyLatencies.length >= MAX_KEY_LATENCIES) this.debug.keyLatencies.shift();
         this.debug.keyLatencies.push({
           episodeId: message.episodeId, key: message.key, down: message.down, frame: message.frame,
@@ -286,6 +330,7 @@ async function main(debug) {
     debug,
     onFinished: (result, timeUp) => showEnd(result, { ...context, timeUp, progress: view.panel.report?.progress ?? null }),
     onFailed: (e) => fail(debug, describe(e)),
+    twoPlayers: /** @type {{players?: number}} */ (task).players === 2,
   });
   $("time-estimate").hidden = true;
   showSection("play");

@@ -13,6 +13,7 @@
 import { ApiError, request, tokenStore } from "./api.mjs";
 import { sleep } from "./dom.mjs";
 import { Stopped, retrying } from "./retry.mjs";
+import { MatchRelay, waitForPartner } from "./match-relay.mjs";
 import { EpisodeStream, forgetStoredChunks, storedChunks, webSocketUrl } from "./stream.mjs";
 
 /** @typedef {import("./api.mjs").Task} Task */
@@ -120,8 +121,13 @@ export class Session {
    *   finished (the end page follows)
    * @param {(error: unknown) => void} options.onFailed the session cannot go on (the page says
    *   why and offers a reload, which resumes it)
+   * @param {boolean} [options.twoPlayers] the task has two human seats (docs/two-players.md):
+   *   each game starts in the waiting room and is played over the match's relay
    */
-  constructor(view, { taskId, token, debug, onFinished, onFailed }) {
+  constructor(view, { taskId, token, debug, onFinished, onFailed, twoPlayers = false }) {
+    this.twoPlayers = twoPlayers;
+    /** @type {MatchRelay | null} the relay of the two-player game being played */
+    this.relay = null;
     this.view = view;
     this.taskId = taskId;
     this.token = token;
@@ -137,6 +143,7 @@ export class Session {
     this.connected = true;
     const guard = (/** @type {Promise<void>} */ step) => void step.catch((e) => this.onFailed(e));
     view.listen({
+      relay: (message) => this.relay?.send(message),
       chunk: (chunk) => this.stream?.push(chunk),
       ended: (message) => guard(this.onEnded(message)),
       finish: () => this.finish(),
@@ -202,6 +209,7 @@ export class Session {
   /** Asks for a new episode (until it is granted, or Finish is confirmed meanwhile) and plays it. */
   async newEpisode() {
     if (this.finishing) return this.finishSession();
+    if (this.twoPlayers) return this.newMatch();
     /** @type {EpisodeGrant} */
     let grant;
     try {
@@ -313,8 +321,56 @@ export class Session {
     return started;
   }
 
+  /** Two players: waits for a partner in the waiting room, then plays over the match's relay. */
+  async newMatch() {
+    this.debug.phase = "waiting";
+    const grant = await waitForPartner(this.token, (text) => this.view.notice(text), () => this.finishing);
+    if (grant === null) return this.finishSession(); // timed out (or Finish): the completion step
+    this.debug.phase = "playing";
+    this.view.notice("Connecting to your partner…");
+    let started = false;
+    this.relay = new MatchRelay({
+      url: /** @type {string} */ (grant.relay_url),
+      token: this.token,
+      onConnection: (connected) => this.view.connection(connected),
+      onReady: (ready) => {
+        if (started) return;
+        started = true;
+        void this.start(grant, undefined).then(() => {
+          if (!this.finishing) this.view.notice(ready.partner === "away" ? "Waiting for your partner…" : null);
+        });
+      },
+      onMessage: (message) => this.onRelayMessage(message),
+    });
+  }
+
+  /** @param {any} message a relay message after `ready` */
+  onRelayMessage(message) {
+    switch (message.type) {
+      case "partner_inputs":
+      case "desync":
+      case "state_request":
+      case "state":
+        this.view.relayIn(message);
+        break;
+      case "partner_paused":
+        this.view.partnerPaused(message.hidden);
+        break;
+      case "partner_left":
+        this.view.partnerLeft();
+        break;
+      case "verdict":
+        this.debug.verdicts.push({ episodeId: this.view.episodeId ?? "", status: message.status, score: message.score, reason: message.reason ?? null });
+        break;
+      case "error":
+        console.error("crowdplay: relay:", message.error);
+        break;
+    }
+  }
+
   /** @param {EndedMessage} message */
   async onEnded(message) {
+    if (this.twoPlayers) return this.onMatchEnded(message);
     const stream = /** @type {EpisodeStream} */ (this.stream);
     this.debug.episodes.push({ episodeId: message.episodeId, score: message.score, frames: message.end.frame, reason: message.end.reason });
     const drained = stream.drained().then(() => setTimeout(() => stream.close(), VERDICT_WAIT_MS));
@@ -332,6 +388,25 @@ export class Session {
     await this.untilSaved(drained);
     await this.newEpisode();
     if (this.debug.phase === "game-over") this.debug.phase = "playing";
+  }
+
+  /**
+   * Two players: the game ended (confirmed by both, Finish, or the partner left); the server
+   * stores it from the relay. The session then finishes (the completion step).
+   * @param {EndedMessage} message
+   */
+  async onMatchEnded(message) {
+    this.debug.episodes.push({ episodeId: message.episodeId, score: message.score, frames: message.end.frame, reason: message.end.reason });
+    const relay = this.relay;
+    if (message.end.reason === "partner_left") {
+      this.view.notice("Your partner left the game. It is saved; your session is being completed — you will get your completion code.");
+    } else if (message.end.reason !== "ended_by_participant") {
+      this.view.notice(message.end.reason === "truncated" ? "This game reached its time limit" : "Game over");
+    }
+    await sleep(GAME_OVER_NOTICE_MS);
+    setTimeout(() => relay?.close(), VERDICT_WAIT_MS);
+    this.relay = null;
+    await this.finishSession();
   }
 
   /**
