@@ -148,6 +148,12 @@ async function poll() {
   }
 }
 
+$("open-episode-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const id = /** @type {HTMLInputElement} */ ($("open-episode-id")).value.trim();
+  if (id) location.assign(`/research/episodes/${encodeURIComponent(id)}`);
+});
+
 $("signout-button").addEventListener("click", async () => {
   try {
     await post("/research/signout");

@@ -1,6 +1,6 @@
 // The console's table of participants (GET /research/api/sessions): one row per session, with the
 // participant's pseudonym, the platform id a bonus is paid to (MTurk, Prolific), the payment and
-// the session's episodes (opened by its button). Actions: exclude an episode from payment with a
+// the session's episodes (opened by its button), each linking to its replay viewer. Actions: exclude an episode from payment with a
 // reason (or count it again), mark a settled bonus paid. The table is redrawn on every poll,
 // except while a reason is being typed; opened sessions stay open.
 import { $, describe, element } from "../dom.mjs";
@@ -104,13 +104,23 @@ function episodeAction(episode, changed) {
   return box;
 }
 
+/** The episode's id, linking to its replay viewer. @param {string} episodeId */
+function episodeLink(episodeId) {
+  const link = /** @type {HTMLAnchorElement} */ (element("a", "episode-link"));
+  link.href = `/research/episodes/${encodeURIComponent(episodeId)}`;
+  link.title = `Watch episode ${episodeId}`;
+  link.dataset.action = "view";
+  link.append(element("code", undefined, episodeId.slice(0, 10)));
+  return link;
+}
+
 /** @param {any} session @param {() => Promise<void>} changed */
 function episodesRow(session, changed) {
   const table = element("table", "grid inner");
   const rows = session.episodes.map((/** @type {any} */ e) =>
     row(
       [
-        Object.assign(element("code", undefined, e.episode_id.slice(0, 10)), { title: e.episode_id }),
+        episodeLink(e.episode_id),
         e.verdict ?? (e.status === "open" ? "playing" : "awaiting verdict"),
         e.score ?? "–",
         `${(e.frames / 60).toFixed(1)} s`,
