@@ -34,7 +34,8 @@ export function keysFor(action) {
  * @typedef {{frame: number, digest: string, rewards: number[]}} Checkpoint
  * @typedef {{frame: number, expected: Checkpoint, digest: string, rewards: number[],
  *            match: boolean}} CheckpointResult what the replay found at a checkpoint
- * @typedef {{state: Uint8Array, rewards: number[]}} Snapshot
+ * @typedef {{state: Uint8Array, rewards: number[], next: number[]}} Snapshot the state before a
+ *   frame's act, the rewards through that frame, and the rewards of the act after it
  */
 
 /**
@@ -70,7 +71,7 @@ export class Replay {
 
   /** The saved frame at or before `frame` nearest to it. @param {number} frame */
   snapshotAtOrBefore(frame) {
-    let best = 0;
+    let best = 0; // frame 0 is saved by the first advance() of every cursor
     for (const f of this.snapshots.keys()) if (f <= frame && f > best) best = f;
     return best;
   }
@@ -96,7 +97,8 @@ export class Cursor {
     this.frame = 0;
     /** Each player's cumulative reward through `frame`. */
     this.rewards = new Array(replay.players).fill(0);
-    if (!replay.snapshots.has(0)) replay.snapshots.set(0, { state: emulator.saveState(), rewards: [...this.rewards] });
+    /** The rewards of the next act when it follows a loaded state (see advance()). */
+    this.nextRewards = /** @type {number[] | null} */ (null);
   }
 
   /** Whether the last frame of the log is reached. */
@@ -109,12 +111,17 @@ export class Cursor {
     const replay = this.replay;
     if (this.frame >= replay.frames) return false;
     const frame = this.frame;
-    const rewards = this.emulator.act(replay.actions.map((a) => a[frame]));
+    const save = frame % SNAPSHOT_EVERY === 0 && !replay.snapshots.has(frame);
+    const state = save ? this.emulator.saveState() : null;
+    const acted = this.emulator.act(replay.actions.map((a) => a[frame]));
+    // Player B's reward comes from a RAM tracker outside the saved state (wasm/two_player.cpp):
+    // the first act after loadState() would report it against the wrong previous score, so that
+    // act's rewards are the ones recorded when the state was saved.
+    const rewards = this.nextRewards ?? acted;
+    this.nextRewards = null;
+    if (state !== null) replay.snapshots.set(frame, { state, rewards: [...this.rewards], next: [...rewards] });
     for (let p = 0; p < rewards.length; p++) this.rewards[p] += rewards[p];
     this.frame = frame + 1;
-    if (this.frame % SNAPSHOT_EVERY === 0 && !replay.snapshots.has(this.frame)) {
-      replay.snapshots.set(this.frame, { state: this.emulator.saveState(), rewards: [...this.rewards] });
-    }
     const expected = replay.checkpoints.get(this.frame);
     if (expected !== undefined && !replay.results.has(this.frame)) {
       const digest = this.emulator.ramDigest();
@@ -132,12 +139,16 @@ export class Cursor {
    */
   prepare(target) {
     const goal = Math.max(0, Math.min(this.replay.frames, Math.trunc(target)));
-    const base = this.replay.snapshotAtOrBefore(goal);
+    // A loaded state leaves the screen as it was: at least one frame is emulated after loading,
+    // except for frame 0, whose screen a reset draws again.
+    const base = this.replay.snapshotAtOrBefore(Math.max(0, goal - 1));
     if (goal < this.frame || base > this.frame) {
       const snapshot = /** @type {Snapshot} */ (this.replay.snapshots.get(base));
+      if (goal === 0) this.emulator.reset();
       this.emulator.loadState(snapshot.state);
       this.frame = base;
       this.rewards = [...snapshot.rewards];
+      this.nextRewards = [...snapshot.next];
     }
     return goal - this.frame;
   }
