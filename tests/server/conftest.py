@@ -48,8 +48,11 @@ def server_settings(folder: Path, tasks: str | None = None, **overrides: Any) ->
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests marked ``postgresql`` that use a database run on SQLite and on PostgreSQL."""
-    if "database" in metafunc.fixturenames and metafunc.definition.get_closest_marker("postgresql"):
+    """Tests marked ``postgresql`` that use a database run on SQLite and on PostgreSQL, unless
+    they choose their databases themselves (``parametrize("database", ...)``)."""
+    marked = metafunc.definition.get_closest_marker("postgresql") is not None
+    chosen = any("database" in m.args[0] for m in metafunc.definition.iter_markers("parametrize"))
+    if "database" in metafunc.fixturenames and marked and not chosen:
         metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 
 

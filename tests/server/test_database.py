@@ -50,6 +50,7 @@ async def test_a_missing_required_column_is_refused_by_name(tmp_path: Path) -> N
     await db.close()
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 async def test_instances_starting_together_on_postgresql_bring_the_schema_up_once(
     database: str,

@@ -3,6 +3,7 @@
 The live replay that feeds the participant's panel is the verification: an episode followed
 from frame 0 to its end is emulated exactly once on the server. A worker process killed in the
 middle of an episode (or of a verification) is replaced, and the episode is still judged.
+Those two concern processes, not the database: the others run on PostgreSQL too.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from crowdplay.server.episodes import EpisodeStore
 from tests.server.conftest import join, server_state
 from tests.streaming import split_log
 
-pytestmark = pytest.mark.postgresql
-
 
 async def _stored(app: Quart, episode_id: str) -> tuple[int, int | None]:
     store: EpisodeStore = server_state(app).episodes
@@ -29,6 +28,7 @@ async def _stored(app: Quart, episode_id: str) -> tuple[int, int | None]:
     return row.frames, row.emulated_frames
 
 
+@pytest.mark.postgresql
 async def test_an_episode_followed_live_is_emulated_once(app: Quart, client: Client) -> None:
     p = await join(client)
     issued = await p.new_episode()
@@ -97,6 +97,7 @@ async def test_a_killed_verifier_worker_is_replaced_and_the_job_retried(
     assert state.verifier.pool.workers[0].restarts == 1
 
 
+@pytest.mark.postgresql
 async def test_a_wait_begun_at_any_moment_gets_the_verdict(app: Quart, client: Client) -> None:
     """Waits started at every turn of the event loop while the verdict is being stored all get it.
 

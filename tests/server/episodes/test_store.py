@@ -1,7 +1,7 @@
 """Chunk ingestion: validated, durable before ack, idempotent, resumable, verified at the end.
 
-Every test but the catalogue of bad chunks (validation, before the database) runs on PostgreSQL
-too.
+The tests that store and judge episodes run on PostgreSQL too; those of validation before the
+database (bad chunks, garbage, a doctored replay) run on SQLite only.
 """
 
 from __future__ import annotations
@@ -129,7 +129,6 @@ async def test_a_conflicting_resend_is_refused(app: Quart, client: Client) -> No
     assert list(stored.actions[0]) == messages[0]["actions"][0]
 
 
-@pytest.mark.postgresql
 async def test_garbage_messages_get_errors_not_crashes(client: Client) -> None:
     p = await join(client)
     issued = await p.new_episode()
@@ -145,7 +144,6 @@ async def test_garbage_messages_get_errors_not_crashes(client: Client) -> None:
         assert await ws.receive_json() == {"type": "ack", "seq": 0}
 
 
-@pytest.mark.postgresql
 async def test_a_doctored_chunk_gets_the_episode_rejected(app: Quart, client: Client) -> None:
     p = await join(client)
     issued = await p.new_episode()
