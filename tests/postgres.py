@@ -5,8 +5,9 @@ that may create databases), that server is used. Otherwise a cluster of Debian's
 package (installed by ``just setup``) is initialised in a temporary folder with the newest
 ``/usr/lib/postgresql/<version>/bin/initdb``: it listens only on a unix socket in that folder,
 trusts local connections, does without fsync (nothing in it outlives the run), and is stopped
-and removed when the test session ends. PostgreSQL refuses to run as root, so as root the
-cluster belongs to, and runs as, the ``postgres`` user the package creates.
+and removed when the test session ends (or, if the run was killed, by the next run). PostgreSQL
+refuses to run as root, so as root the cluster belongs to, and runs as, the ``postgres`` user the
+package creates.
 
 Each test gets a database of its own (:meth:`PostgresServer.create_database`), dropped after it.
 """
@@ -27,6 +28,9 @@ import asyncpg
 from sqlalchemy import URL, make_url
 
 __all__ = ["ENVIRONMENT", "PostgresServer", "postgres_server"]
+
+PREFIX = "crowdplay-pg-"
+"""The temporary folders of the clusters; one whose test run died is removed by the next run."""
 
 ENVIRONMENT = "CROWDPLAY_TEST_POSTGRES_URL"
 """Names a PostgreSQL server to test against instead of a throwaway cluster."""
@@ -97,12 +101,15 @@ def postgres_server() -> Iterator[PostgresServer]:
 def _cluster() -> Iterator[Path]:
     """Initialise and start a cluster in a temporary folder; the folder holds its socket."""
     bin_ = _binaries()
-    folder = Path(tempfile.mkdtemp(prefix="crowdplay-pg-"))
     as_owner: list[str] = []
     if os.geteuid() == 0:  # PostgreSQL will not run as root
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    _remove_abandoned(bin_, as_owner)
+    folder = Path(tempfile.mkdtemp(prefix=PREFIX))
+    (folder / "owner.pid").write_text(str(os.getpid()))
+    if as_owner:
         owner = pwd.getpwnam("postgres")
         os.chown(folder, owner.pw_uid, owner.pw_gid)
-        as_owner = ["runuser", "-u", "postgres", "--"]
     data, log = folder / "data", folder / "server.log"
     try:
         _run(
@@ -125,6 +132,36 @@ def _cluster() -> Iterator[Path]:
                 check=False,
             )
     finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_abandoned(bin_: Path, as_owner: list[str]) -> None:
+    """Stop and remove the clusters of test runs that were killed before they could."""
+    for folder in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            pid = int((folder / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # its run is still going
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # another user's run, still going
+        subprocess.run(
+            [
+                *as_owner,
+                str(bin_ / "pg_ctl"),
+                "-D",
+                str(folder / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            check=False,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
