@@ -3,6 +3,7 @@
 #include "emulator.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <sstream>
 
 #include "ale/ale_interface.hpp"
@@ -15,10 +16,53 @@ namespace crowdplay {
 namespace {
 
 // saveState blob: magic, then the ROM's MD5 (32 hex chars), then SHA-256 of the payload, then
-// the payload (ALEState::serialize). The header lets loadState reject a truncated, corrupted or
-// foreign blob up front; ALE's Deserializer would otherwise throw (= abort) or restore garbage.
-constexpr char kStateMagic[8] = {'C', 'P', 'A', 'L', 'E', 'S', 'T', '1'};
+// the payload: ALEState::serialize, then our trailer (below). The header lets loadState reject a
+// truncated, corrupted or foreign blob up front; ALE's Deserializer would otherwise throw (=
+// abort) or restore garbage.
+constexpr char kStateMagic[8] = {'C', 'P', 'A', 'L', 'E', 'S', 'T', '2'};
 constexpr size_t kStateHeader = sizeof(kStateMagic) + 32 + 32;
+
+// ALE's cloneState leaves out what StellaEnvironment::act remembers between frames: the action
+// each player's stick last applied (a sticky action repeats it) and the paddle strengths. A state
+// restored without them continues differently from the game it was saved from on the first
+// sticky frame. They are private members; the explicit instantiation below is the standard's way
+// to name them ([temp.spec.general]: access is not checked in explicit instantiations).
+template <typename Tag, typename Tag::type Member>
+struct Expose {
+  friend typename Tag::type member(Tag) { return Member; }
+};
+struct PlayerAAction { using type = ale::Action ale::StellaEnvironment::*; friend type member(PlayerAAction); };
+struct PlayerBAction { using type = ale::Action ale::StellaEnvironment::*; friend type member(PlayerBAction); };
+struct PaddleAStrength { using type = float ale::StellaEnvironment::*; friend type member(PaddleAStrength); };
+struct PaddleBStrength { using type = float ale::StellaEnvironment::*; friend type member(PaddleBStrength); };
+template struct Expose<PlayerAAction, &ale::StellaEnvironment::m_player_a_action>;
+template struct Expose<PlayerBAction, &ale::StellaEnvironment::m_player_b_action>;
+template struct Expose<PaddleAStrength, &ale::StellaEnvironment::m_paddle_a_strength>;
+template struct Expose<PaddleBStrength, &ale::StellaEnvironment::m_paddle_b_strength>;
+
+// The trailer: the four values above, then the two-player rules' memory (count, then values),
+// then the trailer's own length; every number a little-endian int32 (floats by their bits).
+void putInt(std::string& out, int32_t value) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((static_cast<uint32_t>(value) >> (8 * i)) & 0xFF));
+}
+
+int32_t getInt(const std::string& in, size_t at) {
+  uint32_t value = 0;
+  for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(static_cast<uint8_t>(in[at + i])) << (8 * i);
+  return static_cast<int32_t>(value);
+}
+
+int32_t floatBits(float value) {
+  int32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+float bitsFloat(int32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
 
 std::string hex(const uint8_t* data, size_t len) {
   static const char digits[] = "0123456789abcdef";
@@ -218,6 +262,17 @@ std::string Emulator::ramDigest() const {
 std::string Emulator::saveState() {
   requireRom();
   std::string payload = ale_->cloneState(true).serialize();
+  ale::StellaEnvironment& env = *ale_->environment;
+  std::string trailer;
+  putInt(trailer, static_cast<int32_t>(env.*member(PlayerAAction{})));
+  putInt(trailer, static_cast<int32_t>(env.*member(PlayerBAction{})));
+  putInt(trailer, floatBits(env.*member(PaddleAStrength{})));
+  putInt(trailer, floatBits(env.*member(PaddleBStrength{})));
+  std::vector<int> rules = rules_ ? rules_->memory() : std::vector<int>();
+  putInt(trailer, static_cast<int32_t>(rules.size()));
+  for (int value : rules) putInt(trailer, value);
+  putInt(trailer, static_cast<int32_t>(trailer.size() + 4));
+  payload += trailer;
   auto digest = sha256(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
   std::string blob(kStateMagic, sizeof(kStateMagic));
   blob += romMd5_;
@@ -229,7 +284,7 @@ std::string Emulator::saveState() {
 std::string Emulator::loadState(const std::string& blob) {
   requireRom();
   if (blob.size() <= kStateHeader || blob.compare(0, sizeof(kStateMagic), kStateMagic, sizeof(kStateMagic)) != 0) {
-    return "not a CrowdPlay ALE state blob";
+    return "not a CrowdPlay ALE state blob (of this version)";
   }
   if (blob.compare(sizeof(kStateMagic), 32, romMd5_) != 0) {
     return "state was saved for ROM md5 " + blob.substr(sizeof(kStateMagic), 32) + ", loaded ROM is " + romMd5_;
@@ -239,7 +294,26 @@ std::string Emulator::loadState(const std::string& blob) {
   if (blob.compare(sizeof(kStateMagic) + 32, 32, reinterpret_cast<const char*>(digest.data()), 32) != 0) {
     return "state blob is corrupted (checksum mismatch)";
   }
-  ale_->restoreState(ale::ALEState(payload));
+  // The checksum vouches for the bytes; the lengths are still checked before they are used.
+  if (payload.size() < 24) return "state blob is too short";
+  int32_t trailerSize = getInt(payload, payload.size() - 4);
+  if (trailerSize < 24 || static_cast<size_t>(trailerSize) > payload.size()) return "state blob has a bad trailer";
+  size_t at = payload.size() - static_cast<size_t>(trailerSize);
+  int32_t count = getInt(payload, at + 16);
+  if (count < 0 || 24 + 4 * static_cast<size_t>(count) != static_cast<size_t>(trailerSize)) {
+    return "state blob has a bad trailer";
+  }
+  std::vector<int> rules;
+  for (int32_t i = 0; i < count; ++i) rules.push_back(getInt(payload, at + 20 + 4 * static_cast<size_t>(i)));
+  if (rules_ ? !rules_->restore(rules) : !rules.empty()) {
+    return "state was saved in another player mode";
+  }
+  ale_->restoreState(ale::ALEState(payload.substr(0, at)));
+  ale::StellaEnvironment& env = *ale_->environment;
+  env.*member(PlayerAAction{}) = static_cast<ale::Action>(getInt(payload, at));
+  env.*member(PlayerBAction{}) = static_cast<ale::Action>(getInt(payload, at + 4));
+  env.*member(PaddleAStrength{}) = bitsFloat(getInt(payload, at + 8));
+  env.*member(PaddleBStrength{}) = bitsFloat(getInt(payload, at + 12));
   return "";
 }
 

@@ -115,4 +115,20 @@ void TwoPlayerRules::step(const uint8_t* bytes) {
   score_[1] = score[1];
 }
 
+std::vector<int> TwoPlayerRules::memory() const {
+  return {score_[0], score_[1], reward_[0], reward_[1], lives_[0], lives_[1], terminal_ ? 1 : 0};
+}
+
+bool TwoPlayerRules::restore(const std::vector<int>& memory) {
+  if (memory.size() != 7) return false;
+  score_[0] = memory[0];
+  score_[1] = memory[1];
+  reward_[0] = memory[2];
+  reward_[1] = memory[3];
+  lives_[0] = memory[4];
+  lives_[1] = memory[5];
+  terminal_ = memory[6] != 0;
+  return true;
+}
+
 }  // namespace crowdplay

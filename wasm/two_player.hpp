@@ -45,6 +45,11 @@ class TwoPlayerRules {
   int livesB() const { return lives_[1]; }
   bool terminal() const { return terminal_; }
 
+  /** What the rules remember between frames (the last scores and rewards), for a saved state. */
+  std::vector<int> memory() const;
+  /** Restores memory() saved with a state; false if it does not have the right size. */
+  bool restore(const std::vector<int>& memory);
+
  private:
   void read(const uint8_t* ram, int score[2]);
 

@@ -124,3 +124,45 @@ def test_a_two_player_log_ended_by_a_partner_leaving_is_accepted_as_it_is() -> N
     assert verdict.end_reason == "partner_left"
     # Like ended_by_participant, it does not excuse actions past a real game over.
     assert verify(replace(log, end=End(600, "game_over"))).status is Status.REJECTED
+
+
+@pytest.mark.parametrize(
+    ("game", "mode", "players"), [("space_invaders", 0, 1), ("space_invaders", 33, 2)]
+)
+def test_a_restored_state_continues_exactly_as_the_game_it_was_saved_from(
+    game: str, mode: int, players: int
+) -> None:
+    """With sticky actions, the next frame may repeat the last applied action: it is in the state.
+
+    So are the two-player rules' last scores (player B's next reward is counted from them).
+    """
+    path = roms.rom_path(game)
+    emulator = native_module().Emulator()
+    emulator.configure(5, 0.25, 0)
+    emulator.load_rom(game, path.read_bytes(), str(path))
+    if players == 2:
+        emulator.set_two_player_mode_and_difficulty(mode, 0)
+    else:
+        emulator.set_mode_and_difficulty(mode, 0)
+    emulator.reset_game()
+    actions = [random_actions(2_000, seed=p + 3, hold=2) for p in range(players)]
+
+    def frame(i: int) -> tuple[bytes, tuple[int, ...]]:
+        if players == 1:
+            return emulator.ram(), (emulator.act(actions[0][i]),)
+        reward_a = emulator.act2(actions[0][i], actions[1][i])
+        return emulator.ram(), (reward_a, emulator.reward_b())
+
+    for i in range(1_000):
+        frame(i)
+    straight: list[tuple[bytes, tuple[int, ...]]] = []
+    again: list[tuple[bytes, tuple[int, ...]]] = []
+    for k in range(1_000, 2_000, 50):  # 20 restores: some land on a sticky first frame
+        saved = emulator.save_state()
+        straight += [frame(i) for i in range(k, k + 50)]
+        for other in (17, 16):  # move on with actions the log does not hold, then go back
+            emulator.act(other) if players == 1 else emulator.act2(other, other)
+        emulator.load_state(saved)
+        again += [frame(i) for i in range(k, k + 50)]
+    assert again == straight
+    assert any(rewards[-1] for _, rewards in straight)  # rewards happened after the restore
