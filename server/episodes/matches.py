@@ -180,7 +180,12 @@ class Match:
         if kind == "state":
             frame = _frame(message.get("frame"), "state")
             blob = _blob(message.get("blob"))
-            await self._relay(seat, {"type": "state", "frame": frame, "blob": blob})
+            relayed: dict[str, Any] = {"type": "state", "frame": frame, "blob": blob}
+            if message.get("rewards") is not None:
+                # The sender's cumulative rewards at ``frame``: the state's partner needs them
+                # to go on from it (player B's reward is outside the emulator's state).
+                relayed["rewards"] = _rewards(message.get("rewards"))
+            await self._relay(seat, relayed)
             return
         if self.ended is not None:
             raise BadRequest(f"the match has ended ({self.ended}); nothing more is stored")
@@ -552,6 +557,16 @@ def _checkpoint(frame: int, message: dict[str, Any], what: str) -> Checkpoint:
         return Checkpoint(frame, message.get("digest"), tuple(rewards))  # type: ignore[arg-type]
     except InvalidLog as err:
         raise BadRequest(f"{what}: {err}") from None
+
+
+def _rewards(value: object) -> list[int]:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(r, int) and not isinstance(r, bool) for r in value)
+    ):
+        raise BadRequest("state: 'rewards' must be an array of the two players' rewards (integers)")
+    return list(value)
 
 
 def _blob(value: object) -> str:

@@ -209,6 +209,15 @@ async def test_a_wrong_digest_is_a_desync_told_to_that_seat_with_the_servers_val
         assert await seat_a.expect("state_request") == {"type": "state_request", "frame": 180}
         await seat_a.send({"type": "state", "frame": 180, "blob": "AAEC"})
         assert (await seat_b.expect("state"))["blob"] == "AAEC"
+        # With the sender's rewards at that frame (player B's are outside the state): relayed.
+        rewards = list(right.rewards)
+        await seat_a.send({"type": "state", "frame": 180, "blob": "AAEC", "rewards": rewards})
+        assert await seat_b.expect("state") == {
+            "type": "state",
+            "frame": 180,
+            "blob": "AAEC",
+            "rewards": rewards,
+        }
         await send_digest(seat_b, log, 180)
         for seat in (seat_a, seat_b):
             assert await seat.expect("committed") == {"type": "committed", "frame": 180}
@@ -284,6 +293,7 @@ async def test_hostile_messages_get_errors_and_nothing_stored_changes(
             ({"type": "visibility", "hidden": "yes"}, "true or false"),
             ({"type": "state", "frame": 60, "blob": "not base64!"}, "not base64"),
             ({"type": "state", "frame": -1, "blob": "AAEC"}, "'frame' must be"),
+            ({"type": "state", "frame": 60, "blob": "AAEC", "rewards": [1]}, "'rewards'"),
         ]
         for probe, named in probes:
             await seat_a.send(probe)
