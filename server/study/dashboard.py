@@ -13,7 +13,7 @@
 - **money**: per platform and currency, over finished sessions of paying treatments: what the
   settled sessions earned (base, bonus), how much bonus is marked paid, and how many sessions
   are not settled yet (an episode awaits its verdict);
-- **live**: participants playing an episode right now.
+- **live**: participants playing an episode right now (both seats of a match).
 
 :func:`participant_sessions` is the table of participants: pseudonyms, and the platform id only
 where paying needs it (MTurk worker, Prolific participant).
@@ -87,13 +87,15 @@ async def overview(
                 ).join(Participant, Participant.id == Session.participant_id)
             )
         ).all()
-        playing = set(
-            (
-                await s.scalars(
-                    select(Episode.session_id).where(Episode.status == "open").distinct()
-                )
-            ).all()
-        )
+        playing: set[str] = set()
+        for owner, partner in (
+            await s.execute(
+                select(Episode.session_id, Episode.partner_session_id)
+                .where(Episode.status == "open")
+                .distinct()
+            )
+        ).all():
+            playing.update(x for x in (owner, partner) if x is not None)
         counts = (
             await s.execute(
                 select(
@@ -308,12 +310,16 @@ async def participant_sessions(
         ids = [session.id for session, _ in rows]
         episodes = (
             await s.scalars(
-                select(Episode).where(Episode.session_id.in_(ids)).order_by(Episode.created_at)
+                select(Episode)
+                .where(Episode.session_id.in_(ids) | Episode.partner_session_id.in_(ids))
+                .order_by(Episode.created_at)
             )
         ).all()
     per_session: defaultdict[str, list[Episode]] = defaultdict(list)
-    for row in episodes:
+    for row in episodes:  # a match's episode is listed with both of its sessions
         per_session[row.session_id].append(row)
+        if row.partner_session_id is not None:
+            per_session[row.partner_session_id].append(row)
     out = []
     for session, participant in rows:
         mine = per_session[session.id]

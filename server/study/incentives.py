@@ -216,24 +216,33 @@ def meets(requirements: Sequence[Requirement], statistics: Mapping[str, float]) 
     return all(r.met(statistics) for r in requirements)
 
 
-def evaluate(treatment: Treatment, statistics: Mapping[str, float]) -> Progress:
+def evaluate(
+    treatment: Treatment, statistics: Mapping[str, float], waited: float = 0.0
+) -> Progress:
     """The session's progress, payment and raffle entries under ``treatment``.
 
     Args:
         treatment: the session's treatment.
         statistics: the session-level statistics of the participant's player.
+        waited: seconds the session waited in a two-player task's waiting room. With
+            ``pay_waiting`` they are added to the time statistic's value for the time
+            requirement (its item and the base payment) only; minimum requirements and bonus
+            factors read the statistics as played.
     """
     items: list[ProgressItem] = []
+    timed = float(statistics.get(treatment.time_statistic, 0.0))
+    if treatment.pay_waiting:
+        timed += max(0.0, waited)
+    time_met = timed >= treatment.time_required
     if treatment.time_required > 0:
-        value = float(statistics.get(treatment.time_statistic, 0.0))
         items.append(
             ProgressItem(
                 treatment.time_statistic,
                 treatment.time_statistic,
-                value,
+                timed,
                 treatment.time_required,
                 "seconds",
-                value >= treatment.time_required,
+                time_met,
             )
         )
     for requirement in treatment.requirements:
@@ -247,7 +256,6 @@ def evaluate(treatment: Treatment, statistics: Mapping[str, float]) -> Progress:
                 requirement.met(statistics),
             )
         )
-    time_met = float(statistics.get(treatment.time_statistic, 0.0)) >= treatment.time_required
     minimums_met = all(r.met(statistics) for r in treatment.requirements)
     base = 0.0
     if time_met and (minimums_met or not treatment.base_requires_minimum):

@@ -1,8 +1,10 @@
 """Settling finished sessions, and the payments export per platform.
 
-A session is settled once it is finished and every one of its episodes has a verdict: its
-session-level statistics are computed from the verified episodes' stored statistics, its payment
-from them under its treatment (:func:`~crowdplay.server.study.incentives.evaluate`), and a
+A session is settled once it is finished and every one of its episodes (in either seat of a
+match) has a verdict: its session-level statistics are computed from the verified episodes'
+stored statistics of its own player (:func:`~crowdplay.server.study.progress.own_values`), its
+payment from them under its treatment
+(:func:`~crowdplay.server.study.incentives.evaluate`, with the seconds waited), and a
 raffle entry (if the participant gave an address) gets one entry per requirement met.
 Settling again after a ``crowdplay stats recompute`` gives the new values.
 
@@ -31,13 +33,13 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, union_all, update
 
 from crowdplay.errors import BadRequest, Conflict, NotFound
 from crowdplay.server.database import Database
 from crowdplay.server.models import Episode, Participant, RaffleEntry, Session, utcnow
 from crowdplay.server.study.incentives import evaluate
-from crowdplay.server.study.progress import session_statistics
+from crowdplay.server.study.progress import own_values, played_in, session_statistics
 from crowdplay.server.study.tasks import Task
 
 __all__ = [
@@ -95,22 +97,24 @@ async def settle(db: Database, tasks: Mapping[str, Task], session_id: str) -> bo
                 select(
                     Episode.status,
                     Episode.verdict_status,
+                    Episode.session_id,
                     func.coalesce(Episode.counted_statistics, Episode.statistics),
                 ).where(
-                    Episode.session_id == session_id,
+                    played_in(session_id),
                     Episode.duplicate_of.is_(None),
                     Episode.excluded_reason.is_(None),
                 )
             )
         ).all()
-        if any(status == "ended" and verdict is None for status, verdict, _ in rows):
+        if any(status == "ended" and verdict is None for status, verdict, _, _ in rows):
             return False
-        values = session_statistics([st for _, _, st in rows if st is not None])
+        own = [own_values(st, session_id, owner) for _, _, owner, st in rows if st is not None]
+        values = session_statistics([v for v in own if v is not None])
         task = tasks.get(session.task_id)
         treatment = None if task is None else task.treatment(session.treatment)
         payment: dict[str, Any] | None = None
         if treatment is not None:
-            progress = evaluate(treatment, values)
+            progress = evaluate(treatment, values, session.waited_seconds or 0.0)
             payment = progress.to_dict()
             if progress.raffle:
                 await s.execute(
@@ -131,11 +135,15 @@ async def payments_csv(db: Database, platform: str | None = None) -> str:
     the bonus paid (empty: not yet), ``excluded_episodes`` how many of the session's episodes a
     researcher excluded from payment.
     """
+    # A match's excluded episode counts for both of its sessions (either seat).
+    seats = union_all(
+        select(Episode.session_id.label("session_id")).where(Episode.excluded_reason.is_not(None)),
+        select(Episode.partner_session_id.label("session_id")).where(
+            Episode.excluded_reason.is_not(None), Episode.partner_session_id.is_not(None)
+        ),
+    ).subquery()
     excluded = (
-        select(Episode.session_id, func.count().label("n"))
-        .where(Episode.excluded_reason.is_not(None))
-        .group_by(Episode.session_id)
-        .subquery()
+        select(seats.c.session_id, func.count().label("n")).group_by(seats.c.session_id).subquery()
     )
     query = (
         select(Session, Participant, func.coalesce(excluded.c.n, 0))
@@ -279,12 +287,15 @@ async def _set_exclusion(
         row = await s.get(Episode, episode_id)
         if row is None:
             raise NotFound(f"no episode {episode_id[:64]!r}")
-        session = await s.get(Session, row.session_id)
-        if session is not None and session.bonus_paid_at is not None:
-            raise Conflict(
-                f"the bonus of episode {episode_id}'s session was marked paid on "
-                f"{session.bonus_paid_at:%Y-%m-%d %H:%M} UTC; its payment can no longer change"
-            )
+        sessions = [row.session_id, *([row.partner_session_id] if row.partner_session_id else [])]
+        for session_id in sessions:  # a match's episode pays both of its sessions
+            session = await s.get(Session, session_id)
+            if session is not None and session.bonus_paid_at is not None:
+                raise Conflict(
+                    f"the bonus of episode {episode_id}'s session {session_id} was marked paid "
+                    f"on {session.bonus_paid_at:%Y-%m-%d %H:%M} UTC; its payment can no longer "
+                    "change"
+                )
         if reason is not None and row.status != "ended":
             raise Conflict(f"episode {episode_id} is still being played; exclude it once it ended")
         if reason is not None and row.excluded_reason is not None:
@@ -293,7 +304,8 @@ async def _set_exclusion(
             raise Conflict(f"episode {episode_id} is not excluded")
         row.excluded_reason = reason
         row.excluded_at = None if reason is None else utcnow()
-    await settle(db, tasks, row.session_id)
+    for session_id in sessions:
+        await settle(db, tasks, session_id)
     return row
 
 

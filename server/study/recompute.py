@@ -3,7 +3,7 @@
 Because every episode's log is kept, a collector written (or fixed) after a study can be run over
 all of it: the chosen collectors replay each accepted episode in worker processes, their values
 replace the stored ones of the same keys (other keys are kept), the task's quality threshold is
-re-checked, and finished sessions are settled again with the new values.
+re-checked, and finished sessions (both seats of a match) are settled again with the new values.
 """
 
 from __future__ import annotations
@@ -89,7 +89,9 @@ async def recompute(
     async with db.session() as s:
         rows = (
             await s.execute(
-                select(Episode.id, Episode.task_id, Episode.session_id).where(
+                select(
+                    Episode.id, Episode.task_id, Episode.session_id, Episode.partner_session_id
+                ).where(
                     Episode.verdict_status == "accepted",
                     Episode.task_id.in_(list(names)),
                 )
@@ -101,7 +103,9 @@ async def recompute(
     done = 0
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
 
-        async def one(episode_id: str, task_id: str, session_id: str) -> None:
+        async def one(
+            episode_id: str, task_id: str, session_id: str, partner_session_id: str | None
+        ) -> None:
             nonlocal done
             async with db.session() as s:
                 blob, count_frames = (
@@ -134,6 +138,8 @@ async def recompute(
                     )
                 )
             sessions.add(session_id)
+            if partner_session_id is not None:  # a match's second seat is paid on it too
+                sessions.add(partner_session_id)
             done += 1
             if progress is not None:
                 progress(done, len(rows))
