@@ -6,7 +6,7 @@ import json
 import platform
 import sys
 
-from bench import datasets, engine, participants
+from bench import datasets, engine, pairs, participants
 from bench.engine import REPO
 
 
@@ -18,6 +18,7 @@ def main() -> int:
         ("verifier replay vs bare ale-py act loop", engine.verifier_vs_bare),
         ("WebAssembly (Node) vs native ale-py", engine.wasm_vs_native),
         ("simulated participants streaming to one server", participants.participants),
+        ("simulated pairs streaming inputs through the match relay", pairs.pairs),
         ("processed transitions: replay + preprocessing, workers", datasets.processed_throughput),
     ]:
         print(f"\n== {name}", flush=True)

@@ -3,7 +3,7 @@
 Only for load tests on loopback: a fixed seed lets pre-recorded logs verify as accepted, so the
 verifier does the work it does in production. The real command line offers no such option.
 
-    python -m bench.server_process --db PATH --port N --seed S
+    python -m bench.server_process --db PATH --port N --seed S [--tasks TASKS.toml]
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+from pathlib import Path
 
 from hypercorn.asyncio import serve
 
@@ -24,8 +25,10 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--tasks", help="a tasks file (default: the demo tasks)")
     args = parser.parse_args()
-    settings = Settings.from_env(db_path=args.db, port=args.port, abandon_after=3600.0)
+    extra = {} if args.tasks is None else {"tasks_file": Path(args.tasks)}
+    settings = Settings.from_env(db_path=args.db, port=args.port, abandon_after=3600.0, **extra)
     app = create_app(settings, seeds=lambda: args.seed)
     config = hypercorn_config("127.0.0.1", args.port)
 
