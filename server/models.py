@@ -121,6 +121,9 @@ class Episode(Base):
     # like a duplicate, it is kept and listed, but counts toward no pay or requirement.
     excluded_reason: Mapped[str | None] = mapped_column(String(500))
     excluded_at: Mapped[datetime | None]
+    # The human-likeness audit of an accepted episode (server/episodes/audits.py): features,
+    # flags for the researcher (never a rejection), and MinHash signatures of the actions.
+    audit: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

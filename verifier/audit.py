@@ -32,6 +32,7 @@ with the task's others).
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -40,7 +41,17 @@ from typing import Any
 
 from crowdplay.episode import EpisodeLog
 
-__all__ = ["FLAGS", "PlayerAudit", "Audit", "audit", "similarity", "shingles"]
+__all__ = [
+    "FLAGS",
+    "NEAR_DUPLICATE",
+    "PlayerAudit",
+    "Audit",
+    "audit",
+    "similarity",
+    "shingles",
+    "signature",
+    "estimated_similarity",
+]
 
 FPS = 60
 
@@ -51,8 +62,12 @@ FLAGS: Mapping[str, str] = {
     "constant": "one action (entropy below 0.05 bits) over more than 30 s",
     "no_key_events": "more than half of the action changes have no key event on their frame",
     "faster_than_real_time": "the chunks arrived faster than 1.1x real time",
+    "near_duplicate": "the actions resemble another participant's episode (similarity 0.5 or more)",
 }
 """Each flag and the rule that raises it (documented thresholds)."""
+
+NEAR_DUPLICATE = 0.5
+"""Similarity of two streams (:func:`similarity`) from which they count as near-duplicates."""
 
 MIN_CHANGES = 20
 """Fewer action changes say too little about timing: ``metronome`` and ``no_key_events`` wait."""
@@ -215,3 +230,33 @@ def similarity(a: frozenset[Any], b: frozenset[Any]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
+
+
+_SIGNATURE_SIZE = 64
+_PRIME = (1 << 61) - 1
+
+
+def signature(shingled: frozenset[Any]) -> list[int]:
+    """A MinHash signature of a stream's shingles: 64 numbers.
+
+    :func:`estimated_similarity` compares two signatures without the streams, so the server keeps
+    one per episode and compares each new episode with the task's others cheaply.
+    """
+    if not shingled:
+        return []
+    hashes = [
+        int.from_bytes(hashlib.blake2b(repr(s).encode(), digest_size=8).digest(), "little")
+        for s in shingled
+    ]
+    out = []
+    for k in range(_SIGNATURE_SIZE):
+        a, b = 2 * k + 1_000_003, 7 * k + 12_345
+        out.append(min((a * h + b) % _PRIME for h in hashes))
+    return out
+
+
+def estimated_similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """The share of equal MinHash values: an estimate of :func:`similarity` (±0.06 at 64 values)."""
+    if not a or not b or len(a) != len(b):
+        return 0.0
+    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)

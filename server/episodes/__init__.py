@@ -4,10 +4,12 @@ A chunk's way through this package: :meth:`EpisodeStore.ingest` validates it
 (:mod:`.chunks`) and commits it, hands it to :class:`LiveReplays` (a worker process replays it
 with the task's statistics collectors, for the participant's panel) and, for the final chunk,
 asks the :class:`Verifier` for the verdict, which is the live replay's own when it followed the
-whole episode. A two-player match (:class:`Matches`) stores the chunks both seats agree on
+whole episode; an accepted episode is then audited for how human its play looks
+(:class:`Auditor`). A two-player match (:class:`Matches`) stores the chunks both seats agree on
 through the same :meth:`EpisodeStore.ingest`.
 """
 
+from crowdplay.server.episodes.audits import Auditor
 from crowdplay.server.episodes.chunks import ChunkData, assemble
 from crowdplay.server.episodes.live import Followed, LiveReplays
 from crowdplay.server.episodes.matches import Match, Matches
@@ -17,6 +19,7 @@ from crowdplay.server.episodes.verification import VerdictListener, Verifier
 
 __all__ = [
     "Ack",
+    "Auditor",
     "ChunkData",
     "EpisodeStore",
     "Followed",

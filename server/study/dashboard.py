@@ -34,6 +34,7 @@ from crowdplay.server.models import Episode, Participant, Session, utcnow
 from crowdplay.server.study.assignment import PENDING_WINDOW, task_demands
 from crowdplay.server.study.identities import pseudonym
 from crowdplay.server.study.tasks import Task
+from crowdplay.verifier.audit import FLAGS as AUDIT_FLAGS
 
 __all__ = ["overview", "participant_sessions", "session_state", "MAX_SESSIONS", "PAYMENT_IDS"]
 
@@ -131,10 +132,15 @@ async def overview(
                 )
             )
         ).all()
+        audited = (
+            await s.execute(
+                select(Episode.task_id, Episode.audit["flags"]).where(Episode.audit.is_not(None))
+            )
+        ).all()
     return {
         "generated_at": now.replace(tzinfo=UTC).isoformat(),
         "live": {"participants": len(playing)},
-        "tasks": _tasks(tasks, demands, sessions, playing, counts, problems, now),
+        "tasks": _tasks(tasks, demands, sessions, playing, counts, problems, audited, now),
         "treatments": _treatments(tasks, sessions),
         "money": _money(tasks, sessions),
     }
@@ -147,6 +153,7 @@ def _tasks(
     playing: set[str],
     counts: Any,
     problems: Any,
+    audited: Any,
     now: datetime,
 ) -> list[dict[str, Any]]:
     states: defaultdict[str, Counter[str]] = defaultdict(Counter)
@@ -175,6 +182,11 @@ def _tasks(
             reasons[task_id][("duplicate", "the same actions as an earlier accepted episode")] += 1
         if verdict in ("rejected", "incomplete", "unusable"):
             reasons[task_id][(verdict, _NUMBER.sub("#", reason or "no reason given"))] += 1
+    for task_id, flags in audited:  # the human-likeness audit: flags to review, never rejections
+        if flags:
+            episodes[task_id]["audit_flagged"] += 1
+        for flag in flags or ():
+            reasons[task_id][("audit", AUDIT_FLAGS.get(flag, flag))] += 1
     out = []
     for task_id, task in tasks.items():
         demand = demands[task_id]
@@ -194,7 +206,14 @@ def _tasks(
                 },
                 "episodes": {
                     key: tally[key]
-                    for key in ("open", "unverified", *_VERDICTS, "flagged", "below_quality")
+                    for key in (
+                        "open",
+                        "unverified",
+                        *_VERDICTS,
+                        "flagged",
+                        "below_quality",
+                        "audit_flagged",
+                    )
                 },
                 "reasons": [
                     {"kind": kind, "reason": reason, "count": n}
@@ -359,6 +378,7 @@ def _episode(row: Episode) -> dict[str, Any]:
         "quality_met": row.quality_met,
         "duplicate_of": row.duplicate_of,
         "excluded_reason": row.excluded_reason,
+        "audit_flags": None if row.audit is None else row.audit.get("flags", []),
     }
 
 

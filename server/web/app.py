@@ -11,7 +11,14 @@ from hypercorn.config import Config
 from quart import Quart
 
 from crowdplay.server.database import Database
-from crowdplay.server.episodes import EpisodeStore, LiveReplays, Matches, Verifier, assemble
+from crowdplay.server.episodes import (
+    Auditor,
+    EpisodeStore,
+    LiveReplays,
+    Matches,
+    Verifier,
+    assemble,
+)
 from crowdplay.server.settings import Settings
 from crowdplay.server.study.identities import TokenSigner
 from crowdplay.server.study.lobby import WaitingRoom
@@ -77,6 +84,7 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
                 await settle(db, tasks, row.partner_session_id)
 
     verifier.listeners.append(settle_session)
+    verifier.listeners.append(Auditor(db).on_verdict)
     matches = Matches(episodes)
     app.extensions["crowdplay"] = ServerState(
         settings=settings,

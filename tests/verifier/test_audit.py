@@ -13,7 +13,15 @@ import pytest
 
 from crowdplay.episode import EpisodeLog
 from crowdplay.verifier import make_env, record
-from crowdplay.verifier.audit import FLAGS, audit, shingles, similarity
+from crowdplay.verifier.audit import (
+    FLAGS,
+    NEAR_DUPLICATE,
+    audit,
+    estimated_similarity,
+    shingles,
+    signature,
+    similarity,
+)
 
 FRAMES = 3_600  # one minute
 
@@ -82,3 +90,15 @@ def test_near_duplicate_streams_are_similar_and_independent_ones_are_not() -> No
     other = _random(8, seed=2)
     assert similarity(shingles(original), shingles(bytes(copy))) > 0.6
     assert similarity(shingles(original), shingles(other)) < 0.05
+
+
+def test_minhash_signatures_estimate_the_similarity() -> None:
+    original = _random(8, seed=1)
+    copy = bytearray(original)
+    for i in range(0, len(copy), 1_200):
+        copy[i] = 0
+    a, b, c = (signature(shingles(s)) for s in (original, bytes(copy), _random(8, seed=2)))
+    exact = similarity(shingles(original), shingles(bytes(copy)))
+    assert abs(estimated_similarity(a, b) - exact) < 0.2
+    assert estimated_similarity(a, b) >= NEAR_DUPLICATE
+    assert estimated_similarity(a, c) < 0.1

@@ -52,7 +52,7 @@ function showTasks(overview) {
         goodData(t),
         counts(t.sessions, SESSION_KEYS),
         counts(t.episodes, EPISODE_KEYS),
-        counts(t.episodes, ["flagged", "below_quality"]),
+        counts(t.episodes, ["flagged", "below_quality", "audit_flagged"]),
         reasonList(t.reasons),
       ],
       { taskId: t.task_id },

@@ -58,6 +58,7 @@ function flags(episode) {
   if (episode.duplicate_of) out.push(`duplicate of ${episode.duplicate_of.slice(0, 8)}`);
   if (episode.excluded_reason) out.push(`excluded: ${episode.excluded_reason}`);
   if (episode.quality_met === false) out.push("below the quality threshold");
+  if (episode.audit_flags?.length) out.push(`audit: ${episode.audit_flags.join(", ").replaceAll("_", " ")}`);
   return out.join("; ") || "–";
 }
 
