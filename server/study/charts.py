@@ -1,12 +1,15 @@
 """The dashboard's plots, drawn by matplotlib on the server as SVG.
 
-Three charts (:data:`CHARTS`), each a query (its data, JSON-ready) and a drawing of that data:
+Four charts (:data:`CHARTS`), each a query (its data, JSON-ready) and a drawing of that data:
 
 - ``good_hours``: hours of good data over time per task — each good episode (the assignment's
   definition, :func:`~crowdplay.server.study.assignment.good_seconds`) adds its play time when it
   ended; a dashed line is a task's target where it is within sight (up to twice the data);
 - ``scores``: score distributions per task and treatment — accepted episodes that count (not
   duplicates, not excluded), one panel per task with data, one histogram per treatment;
+- ``statistics``: distributions of the statistics a task's treatments pay on or require (other
+  than time and score), per task and treatment — one panel per task and statistic, one histogram
+  per treatment, over the same episodes, each episode's value for its own seat's player;
 - ``participants``: participants playing over the last hour, per minute — a session counts in a
   minute when one of its episodes was being streamed then (issued to last chunk).
 
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CHARTS", "LIVE_WINDOW", "ChartCache", "chart_data", "draw", "data_version"]
 
-CHARTS = ("good_hours", "scores", "participants")
+CHARTS = ("good_hours", "scores", "statistics", "participants")
 """The chart names, in the dashboard's order."""
 
 LIVE_WINDOW = timedelta(hours=1)
@@ -64,6 +67,7 @@ async def chart_data(
     queries: dict[str, Callable[[], Any]] = {
         "good_hours": lambda: _good_hours(db, tasks),
         "scores": lambda: _scores(db, tasks),
+        "statistics": lambda: _statistics(db, tasks),
         "participants": lambda: _participants(db, now),
     }
     data: dict[str, Any] = await queries[name]()
@@ -138,6 +142,67 @@ async def _scores(db: Database, tasks: Mapping[str, Task]) -> dict[str, Any]:
     }
 
 
+_NOT_DRAWN = {"Score", "Playtime", "Active playtime", "Frames"}  # time and score have their charts
+_MAX_STATISTICS = 3  # per task
+
+
+def _incentivised(task: Task) -> list[str]:
+    """The statistics the task's treatments require or pay on, in order, time and score aside."""
+    names: list[str] = []
+    for treatment in task.treatments:
+        factors = treatment.bonus.factors if treatment.bonus is not None else ()
+        for name in [r.statistic for r in treatment.requirements] + [f.statistic for f in factors]:
+            if name not in _NOT_DRAWN and name not in names:
+                names.append(name)
+    return names[:_MAX_STATISTICS]
+
+
+async def _statistics(db: Database, tasks: Mapping[str, Task]) -> dict[str, Any]:
+    wanted = {t: _incentivised(task) for t, task in tasks.items()}
+    wanted = {t: names for t, names in wanted.items() if names}
+    if not wanted:
+        return {"panels": []}
+    async with db.session() as s:
+        rows = (
+            await s.execute(
+                select(
+                    Episode.task_id,
+                    Session.treatment,
+                    Episode.counted_statistics,
+                    Episode.partner_session_id == Session.id,
+                )
+                .join(
+                    Session,
+                    (Session.id == Episode.session_id) | (Session.id == Episode.partner_session_id),
+                )
+                .where(
+                    Episode.verdict_status == "accepted",
+                    Episode.duplicate_of.is_(None),
+                    Episode.excluded_reason.is_(None),
+                    Episode.counted_statistics.is_not(None),
+                    Episode.task_id.in_(list(wanted)),
+                )
+                .order_by(Episode.task_id, Session.treatment, Episode.verdict_seq)
+            )
+        ).all()
+    values: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for task_id, treatment, statistics, second_seat in rows:
+        agent = statistics.get(f"game_0>player_{1 if second_seat else 0}", {})
+        for name in wanted[task_id]:
+            if isinstance(agent.get(name), int | float) and math.isfinite(agent[name]):
+                key = (task_id, name)
+                by_treatment = values.setdefault(key, {})
+                by_treatment.setdefault(treatment or _NO_TREATMENT, []).append(float(agent[name]))
+    return {
+        "panels": [
+            {"task_id": t, "title": tasks[t].title, "statistic": n, "treatments": values[(t, n)]}
+            for t, names in wanted.items()
+            for n in names
+            if (t, n) in values
+        ]
+    }
+
+
 async def _participants(db: Database, now: datetime) -> dict[str, Any]:
     start = now - LIVE_WINDOW
     async with db.session() as s:
@@ -167,9 +232,13 @@ def draw(name: str, data: Mapping[str, Any]) -> str:
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(_WIDTH, _HEIGHT), dpi=100, layout="constrained")
-    {"good_hours": _draw_good_hours, "scores": _draw_scores, "participants": _draw_participants}[
-        name
-    ](figure, data)
+    drawings = {
+        "good_hours": _draw_good_hours,
+        "scores": _draw_scores,
+        "statistics": _draw_statistics,
+        "participants": _draw_participants,
+    }
+    drawings[name](figure, data)
     out = io.StringIO()
     with _svg_text():
         figure.savefig(out, format="svg", metadata={"Date": None})
@@ -267,6 +336,43 @@ def _draw_scores(figure: Figure, data: Mapping[str, Any]) -> None:
         _whole_numbers(ax.yaxis)
         ax.legend(fontsize=7, frameon=False, title="treatment (episodes)", title_fontsize=7)
     for ax in list(axes.flat)[len(tasks) :]:
+        ax.set_axis_off()
+
+
+def _draw_statistics(figure: Figure, data: Mapping[str, Any]) -> None:
+    panels = data["panels"]
+    if not panels:
+        _empty(figure, "No accepted episodes of a task that pays on a statistic yet.")
+        return
+    columns = min(3, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    figure.set_size_inches(_WIDE, 2.8 * rows)
+    axes = figure.subplots(rows, columns, squeeze=False)
+    for ax, panel in zip(axes.flat, panels, strict=False):
+        treatments: dict[str, list[float]] = panel["treatments"]
+        low = min(min(v) for v in treatments.values())
+        high = max(max(v) for v in treatments.values())
+        whole = all(float(x).is_integer() for v in treatments.values() for x in v)
+        bins: Any = _bins(int(low), int(high)) if whole else 20
+        for treatment, sample in treatments.items():
+            ax.hist(
+                sample,
+                bins=bins,
+                range=None if whole else (low, high if high > low else low + 1),
+                histtype="stepfilled",
+                alpha=0.4,
+                edgecolor="black",
+                linewidth=0.8,
+                label=f"{treatment} ({len(sample)})",
+            )
+        ax.set_title(f"{panel['title']}: {panel['statistic']}", fontsize=9)
+        ax.set_xlabel(panel["statistic"])
+        ax.set_ylabel("episodes")
+        if whole:
+            _whole_numbers(ax.xaxis)
+        _whole_numbers(ax.yaxis)
+        ax.legend(fontsize=7, frameon=False, title="treatment (episodes)", title_fontsize=7)
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_axis_off()
 
 
