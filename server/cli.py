@@ -1,4 +1,4 @@
-"""``crowdplay serve``, ``episodes``, ``stats recompute`` and ``payments``."""
+"""``crowdplay serve``, ``worker``, ``episodes``, ``stats recompute`` and ``payments``."""
 
 from __future__ import annotations
 
@@ -22,12 +22,13 @@ from crowdplay.server.study.identities import pseudonym
 from crowdplay.server.study.payments import payments_csv
 from crowdplay.server.study.recompute import Recomputed, recompute
 from crowdplay.server.study.tasks import load_tasks
+from crowdplay.verifier import Verdict
 
 __all__ = ["register"]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``serve``, ``episodes``, ``stats`` and ``payments`` to the ``crowdplay`` command line."""
+    """Add ``serve``, ``worker``, ``episodes``, ``stats`` and ``payments`` to the command line."""
     serve = commands.add_parser("serve", help="run the participant server")
     serve.add_argument("--tasks", type=Path, help="tasks file (TOML); default: the demo tasks")
     _database_arguments(serve)
@@ -60,6 +61,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     recompute.add_argument("--workers", type=int, default=1, help="replay processes (default 1)")
     recompute.set_defaults(handler=_recompute)
+
+    worker = commands.add_parser(
+        "worker",
+        help="verify ended episodes claimed from the database (PostgreSQL), until stopped",
+    )
+    _database_arguments(worker)
+    worker.add_argument("--tasks", type=Path, help="tasks file (TOML); default: the demo tasks")
+    worker.add_argument(
+        "--claim-after",
+        type=float,
+        default=10.0,
+        help="seconds an ended episode is left to the server's live replay (default 10)",
+    )
+    worker.set_defaults(handler=_worker)
 
     payments = commands.add_parser(
         "payments", help="print the payments of finished sessions as CSV (per platform)"
@@ -141,6 +156,46 @@ def _open_database(settings: Settings, command: str) -> Database | None:
         print(f"crowdplay {command}: no database at {sqlite}", file=sys.stderr)
         return None
     return Database(settings.database_url)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from crowdplay.server.episodes.queue import VerificationQueue
+    from crowdplay.server.study.payments import settle
+
+    try:
+        settings = _settings(args)
+        tasks = load_tasks(settings.tasks_file)
+        db = Database(settings.database_url)
+        queue = VerificationQueue(db, tasks, claim_after=args.claim_after)
+    except Error as err:
+        print(f"crowdplay worker: {err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
+    async def settle_session(episode_id: str, verdict: Verdict) -> None:
+        """A verdict may complete a finished session (either of a match's): settle it then."""
+        async with db.session() as s:
+            row = await s.get(Episode, episode_id)
+        for session_id in (row.session_id, row.partner_session_id) if row else ():
+            if session_id is not None:
+                await settle(db, tasks, session_id)
+
+    queue.listeners.append(settle_session)
+    print(f"crowdplay worker: verifying on {settings.database_label}", file=sys.stderr, flush=True)
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            return await queue.run(stop)
+        finally:
+            await db.close()
+
+    stored = asyncio.run(main())
+    print(f"crowdplay worker: stopped after {stored} verdicts", file=sys.stderr)
+    return 0
 
 
 def _recompute(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +54,9 @@ class Settings:
         realtime_slack: seconds of play a client may be ahead of the wall clock since its
             episode was issued (docs/protocol.md, "Real time"); only load tests of recorded logs
             raise it.
+        replay_stored: whether the server replays the stored logs of episodes its live replay
+            did not follow whole; False (``CROWDPLAY_REPLAY_STORED=0``) leaves them to
+            ``crowdplay worker`` processes (docs/deploy.md).
     """
 
     db_path: Path = Path("crowdplay.sqlite")
@@ -73,6 +76,7 @@ class Settings:
     checkpoint_interval: int = 60
     hello_timeout: float = 5.0
     realtime_slack: float = 3.0
+    replay_stored: bool = True
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < 32:
@@ -98,6 +102,11 @@ class Settings:
             raise ConfigError("max_chunk_frames must be at least checkpoint_interval")
         if self.db_url is not None:
             _async_url(self.db_url)
+        if not self.replay_stored and not self.database_url.startswith("postgresql"):
+            raise ConfigError(
+                "replay_stored=0 (CROWDPLAY_REPLAY_STORED) leaves replays to crowdplay worker "
+                "processes, which need PostgreSQL (CROWDPLAY_DB_URL)"
+            )
 
     @property
     def database_url(self) -> str:
@@ -120,7 +129,7 @@ class Settings:
         restart and no fixed default exists.
         """
         values: dict[str, object] = {}
-        conversions: dict[str, type] = {
+        conversions: dict[str, Callable[[str], object]] = {
             "db_path": Path,
             "db_url": str,
             "tasks_file": Path,
@@ -138,6 +147,7 @@ class Settings:
             "checkpoint_interval": int,
             "realtime_slack": float,
             "hello_timeout": float,
+            "replay_stored": _flag,
         }
         for name, convert in conversions.items():
             raw = environ.get(PREFIX + name.upper())
@@ -184,6 +194,14 @@ def _async_url(raw: str) -> URL:
             f"sqlite:///PATH, got a URL of scheme {scheme!r}"
         )
     return url.set(drivername=_DRIVERS[url.drivername])
+
+
+def _flag(raw: str) -> bool:
+    """A yes/no setting: 1, true, yes or on; 0, false, no or off."""
+    value = raw.strip().lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ValueError(raw)
+    return value in ("1", "true", "yes", "on")
 
 
 def _stored_secrets(path: Path) -> dict[str, str]:

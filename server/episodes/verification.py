@@ -21,6 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from crowdplay import episode
@@ -36,12 +37,15 @@ from crowdplay.server.study.incentives import meets
 from crowdplay.server.study.tasks import Task
 from crowdplay.verifier import Status, Verdict, unusable
 
-__all__ = ["Verifier", "VerdictListener", "actions_sha256"]
+__all__ = ["Verifier", "VerdictListener", "actions_sha256", "store_verdict"]
 
 log = logging.getLogger(__name__)
 
 VerdictListener = Callable[[str, Verdict], Awaitable[None]]
 """Called with the episode id and its verdict once the verdict is stored."""
+
+POLL_INTERVAL = 2.0
+"""Seconds between two looks at the database for a verdict stored elsewhere."""
 
 MAX_ATTEMPTS = 3
 """Replays of one stored log tried before its verification is given up (workers kept dying)."""
@@ -55,14 +59,23 @@ class Verifier:
         tasks: the tasks (for each episode's statistics and quality threshold).
         live: the live replays, whose verdict is taken when they followed the whole episode.
         workers: processes for replaying stored logs.
+        replay_stored: False to leave the replay of stored logs (episodes the live replay did
+            not follow whole) to ``crowdplay worker`` processes (:mod:`.queue`).
     """
 
     def __init__(
-        self, db: Database, tasks: Mapping[str, Task], live: LiveReplays, workers: int
+        self,
+        db: Database,
+        tasks: Mapping[str, Task],
+        live: LiveReplays,
+        workers: int,
+        *,
+        replay_stored: bool = True,
     ) -> None:
         self.db = db
         self.tasks = tasks
         self.live = live
+        self.replay_stored = replay_stored
         self.pool = WorkerPool(serve, workers, "verifier")
         self.listeners: list[VerdictListener] = []
         self._waiters: dict[str, list[asyncio.Future[Verdict]]] = {}
@@ -91,19 +104,31 @@ class Verifier:
         return len(ids)
 
     async def wait(self, episode_id: str, timeout: float | None) -> Verdict | None:
-        """The episode's verdict once it is stored, or None after ``timeout`` seconds (if any)."""
+        """The episode's verdict once it is stored, or None after ``timeout`` seconds (if any).
+
+        A verdict this server stores arrives at once; one that a ``crowdplay worker`` or
+        another instance stores is read from the database, which is looked at every
+        :data:`POLL_INTERVAL` seconds.
+        """
         # Listen before looking: a verdict stored while the database is read still arrives.
-        future: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Verdict] = loop.create_future()
         waiters = self._waiters.setdefault(episode_id, [])
         waiters.append(future)
+        deadline = None if timeout is None else loop.time() + timeout
         try:
-            async with self.db.session() as s:
-                stored = await s.scalar(select(Episode.verdict).where(Episode.id == episode_id))
-            if stored is not None:
-                return Verdict.from_dict(stored)
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            return None
+            while True:
+                async with self.db.session() as s:
+                    stored = await s.scalar(select(Episode.verdict).where(Episode.id == episode_id))
+                if stored is not None:
+                    return Verdict.from_dict(stored)
+                step = POLL_INTERVAL if deadline is None else deadline - loop.time()
+                if step <= 0:
+                    return None
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), min(step, POLL_INTERVAL))
+                except TimeoutError:
+                    continue
         finally:
             if future in waiters:
                 waiters.remove(future)
@@ -144,6 +169,10 @@ class Verifier:
         names = (task.statistics or None) if task is not None else None
         assert log_.end is not None  # assemble gives ended episodes their end
         verdict, emulated = await self.live.conclude(episode_id, log_.end)
+        if verdict is None and not self.replay_stored:
+            self.live.forget(episode_id)
+            log.info("episode %s left to the verification workers", episode_id)
+            return
         if verdict is None:
             verdict, replayed = await self._replay(episode_id, blob, names, count_frames)
             emulated += replayed
@@ -190,57 +219,75 @@ class Verifier:
         task: Task | None,
         actions_digest: str,
     ) -> bool:
-        """Store the verdict with the next verdict number, unless one is stored already.
-
-        The verdicts of every instance are stored one at a time (:meth:`Database.serialize`), so
-        the numbers follow the order of the commits: a reader who saw number n has seen every
-        number below it (the research API's cursor relies on it). Returns whether it was stored.
-        """
-        accepted = verdict.status is Status.ACCEPTED
-        statistics = verdict.statistics if accepted else None
-        counted = verdict.counted if accepted else None
-        quality_met = None
-        if statistics is not None and task is not None:
-            quality_met = meets(task.quality, statistics.get(DEFAULT_AGENT, {}))
-        stored = verdict.to_dict()
-        stored.pop("statistics")
-        stored.pop("counted")
         async with self.db.session() as s, s.begin():
-            await self.db.serialize(s, "verdicts")
-            duplicate_of = None
-            if accepted and verdict.frames > 0:
-                duplicate_of = await s.scalar(
-                    select(Episode.id)
-                    .where(
-                        Episode.actions_sha256 == actions_digest,
-                        Episode.verdict_status == Status.ACCEPTED.value,
-                        Episode.id != episode_id,
-                    )
-                    .order_by(Episode.verdict_seq)
-                    .limit(1)
-                )
-            result = await s.execute(
-                update(Episode)
-                .where(Episode.id == episode_id, Episode.verdict_status.is_(None))
-                .values(
-                    actions_sha256=actions_digest,
-                    duplicate_of=duplicate_of,
-                    verdict_status=verdict.status.value,
-                    verdict=stored,
-                    score=verdict.score[0] if verdict.score else None,
-                    statistics=statistics,
-                    counted_statistics=counted,
-                    quality_met=quality_met,
-                    emulated_frames=emulated,
-                    verdict_seq=_next_verdict_seq(),
-                )
+            return await store_verdict(
+                self.db, s, episode_id, verdict, emulated, task, actions_digest
             )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult
 
     def _done(self, episode_id: str, task: asyncio.Task[None]) -> None:
         self._jobs.pop(episode_id, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("verifying %s failed", episode_id, exc_info=task.exception())
+
+
+async def store_verdict(
+    db: Database,
+    s: AsyncSession,
+    episode_id: str,
+    verdict: Verdict,
+    emulated: int,
+    task: Task | None,
+    actions_digest: str,
+) -> bool:
+    """Store the verdict with the next verdict number, unless one is stored already.
+
+    Runs in the caller's transaction ``s``; returns whether it stored the verdict. The episode's
+    row is locked first (a ``crowdplay worker`` verifying it holds that lock: this waits for
+    it, then finds its verdict), then the verdicts of every instance are stored one at a time
+    (:meth:`Database.serialize`), always in that order, so two never wait on each other. The
+    numbers follow the order of the commits: a reader who saw number n has seen every number
+    below it (the research API's cursor relies on it).
+    """
+    accepted = verdict.status is Status.ACCEPTED
+    statistics = verdict.statistics if accepted else None
+    counted = verdict.counted if accepted else None
+    quality_met = None
+    if statistics is not None and task is not None:
+        quality_met = meets(task.quality, statistics.get(DEFAULT_AGENT, {}))
+    stored = verdict.to_dict()
+    stored.pop("statistics")
+    stored.pop("counted")
+    await s.execute(select(Episode.id).where(Episode.id == episode_id).with_for_update())
+    await db.serialize(s, "verdicts")
+    duplicate_of = None
+    if accepted and verdict.frames > 0:
+        duplicate_of = await s.scalar(
+            select(Episode.id)
+            .where(
+                Episode.actions_sha256 == actions_digest,
+                Episode.verdict_status == Status.ACCEPTED.value,
+                Episode.id != episode_id,
+            )
+            .order_by(Episode.verdict_seq)
+            .limit(1)
+        )
+    result = await s.execute(
+        update(Episode)
+        .where(Episode.id == episode_id, Episode.verdict_status.is_(None))
+        .values(
+            actions_sha256=actions_digest,
+            duplicate_of=duplicate_of,
+            verdict_status=verdict.status.value,
+            verdict=stored,
+            score=verdict.score[0] if verdict.score else None,
+            statistics=statistics,
+            counted_statistics=counted,
+            quality_met=quality_met,
+            emulated_frames=emulated,
+            verdict_seq=_next_verdict_seq(),
+        )
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult
 
 
 def actions_sha256(actions: Sequence[bytes]) -> str:

@@ -63,7 +63,9 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     db = Database(settings.database_url)
     live = LiveReplays(settings.live_workers, lambda episode_id: assemble(db, episode_id))
-    verifier = Verifier(db, tasks, live, settings.verifier_workers)
+    verifier = Verifier(
+        db, tasks, live, settings.verifier_workers, replay_stored=settings.replay_stored
+    )
     episodes = EpisodeStore(
         db,
         live,

@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import insert, select
 
+from crowdplay.episode import EpisodeLog
 from crowdplay.server import Settings
 from crowdplay.server.database import Database
 from crowdplay.server.episodes import LiveReplays, Verifier, assemble
 from crowdplay.server.episodes.chunks import EpisodeContext, pack_body, parse_chunk
-from crowdplay.server.models import Chunk, Episode, Participant, Session
+from crowdplay.server.models import Chunk, Episode, Participant, Session, utcnow
 from crowdplay.server.study.tasks import load_tasks
 from crowdplay.verifier import Status, Verdict, make_env, record
 from tests.conftest import random_actions
@@ -28,21 +30,19 @@ from tests.streaming import split_log
 pytestmark = pytest.mark.postgresql
 
 EPISODES = 40
-FRAMES = 240
 
 
-async def _left_unverified(db: Database, count: int) -> list[str]:
-    """``count`` ended episodes with their chunks stored and no verdict, as a stopped server
-    leaves them."""
-    env = make_env("breakout")
-    log = record(env, 7, (random_actions(FRAMES, 7),), episode_id="e", partial=True)
+async def store_unverified(db: Database, logs: list[EpisodeLog]) -> list[str]:
+    """The logs (partial ones) as ended episodes with their chunks stored and no verdict, as a
+    stopped server leaves them; ended in the order given. Their ids: ``e-000``, ``e-001``, ..."""
+    ended = utcnow() - timedelta(hours=1)
     async with db.session() as s, s.begin():
         await s.execute(insert(Participant).values(id="p", platform="anonymous", platform_ids={}))
         await s.execute(
             insert(Session).values(id="s", participant_id="p", task_id="t", completion_code="c")
         )
         ids = []
-        for index in range(count):
+        for index, log in enumerate(logs):
             episode_id = f"e-{index:03d}"
             await s.execute(
                 insert(Episode).values(
@@ -50,12 +50,13 @@ async def _left_unverified(db: Database, count: int) -> list[str]:
                     session_id="s",
                     task_id="t",
                     seed=log.seed,
-                    env=dataclasses.asdict(env),
+                    env=dataclasses.asdict(log.env),
                     checkpoint_interval=log.checkpoint_interval,
                     status="ended",
                     end_reason="abandoned",
                     next_seq=len(log.checkpoints),
-                    frames=FRAMES,
+                    frames=log.checkpoints[-1].frame,
+                    updated_at=ended + timedelta(seconds=index),
                 )
             )
             for message in split_log(log):
@@ -81,7 +82,8 @@ async def test_two_instances_racing_give_every_verdict_its_own_number(
     tasks = load_tasks(settings.tasks_file)
     first = Database(settings.database_url)
     await first.create()
-    ids = await _left_unverified(first, EPISODES)
+    log = record(make_env("breakout"), 7, (random_actions(240, 7),), episode_id="e", partial=True)
+    ids = await store_unverified(first, [log] * EPISODES)
     told: list[str] = []
 
     async def tell(episode_id: str, verdict: Verdict) -> None:
