@@ -249,11 +249,15 @@ let heldKeys = /** @type {string[]} */ ([]);
 let hidden = false;
 /** @type {Episode | MatchEpisode | null} */
 let episode = null;
+/** @type {import("./messages").RelayIncoming[]} relay messages that came while a match was
+ *  loading (the partner's actions follow `ready` at once): given to it when it starts */
+let earlyRelay = [];
 
 /** @param {import("./messages").StartMessage} message */
 async function start(message) {
   episode?.stop();
   episode = null;
+  if (message.episode.env.players !== 2) earlyRelay = [];
   hidden = message.hidden;
   const grant = message.episode;
   if (grant.env.players === 2) return startMatch(grant);
@@ -295,6 +299,8 @@ async function startMatch(grant) {
     for (let i = 0; i < 2; i++) made.push(createEmulator(module, { romBytes: rom, env: grant.env, seed: grant.seed }));
     const current = new MatchEpisode(grant, { confirmed: made[0], present: made[1] }, { post, action: () => actionFor(heldKeys) });
     episode = current;
+    for (const early of earlyRelay) current.onRelay(early);
+    earlyRelay = [];
     post({ type: "started", episodeId: current.id, frame: 0, score: [0, 0] });
     current.render();
     if (hidden) current.setHidden(true);
@@ -324,9 +330,10 @@ self.onmessage = (/** @type {MessageEvent<MainToWorker>} */ event) => {
       break;
     case "relay":
       if (episode instanceof MatchEpisode) episode.onRelay(message.message);
+      else if (episode === null) earlyRelay.push(message.message); // the match is starting
       break;
     case "partner-left":
-      if (episode instanceof MatchEpisode) episode.finish("partner_left");
+      if (episode instanceof MatchEpisode) episode.finish(message.reason ?? "partner_left", false);
       break;
     case "stop":
       episode?.stop();

@@ -7,7 +7,7 @@
 // The relay socket says hello with the session token, passes the worker's messages (inputs,
 // digests, the end, visibility, state requests and states) to the server and the server's to the
 // worker, and reports the partner's pauses and departure. It reconnects with backoff; after a
-// reconnection the worker's inputs since the server's `confirmed` frame are sent again (the server
+// reconnection the worker's inputs after the server's `received` frame are sent again (the server
 // ignores the ones it has).
 import { request } from "./api.mjs";
 import { formatClock } from "./format.mjs";
@@ -64,6 +64,8 @@ export class MatchRelay {
     this.socket = null;
     this.ready = false;
     this.closed = false;
+    /** The match has ended on the server (nothing more is sent). */
+    this.over = false;
     this.attempt = 0;
     /** @type {number[]} every input this seat sent, frame f at [f - 1], to resend after a reconnection */
     this.inputs = [];
@@ -83,7 +85,8 @@ export class MatchRelay {
         this.ready = true;
         this.attempt = 0;
         this.onConnection(true);
-        const from = Math.min(message.confirmed, this.inputs.length);
+        // The server holds this seat's actions through `received` (older servers: `confirmed`).
+        const from = Math.min(message.received ?? message.confirmed, this.inputs.length);
         for (let f = from; f < this.inputs.length; f += 60) {
           socket.send(JSON.stringify({ type: "inputs", start: f, actions: this.inputs.slice(f, f + 60) }));
         }
@@ -91,6 +94,15 @@ export class MatchRelay {
         this.queue = [];
         this.onReady(message);
       } else {
+        if (message.type === "ended" || message.type === "partner_left" || (message.type === "committed" && message.end)) {
+          // Nothing more is stored: this seat's messages in flight get errors, and no more go.
+          this.over = true;
+        } else if (message.type === "error" && (this.over || /the match has ended/.test(message.error))) {
+          // A message that crossed the end on the way (the server may say so before `ended`).
+          this.over = true;
+          console.info("crowdplay: relay, after the match ended:", message.error);
+          return;
+        }
         this.onMessage(message);
       }
     };
@@ -106,6 +118,7 @@ export class MatchRelay {
 
   /** @param {{type: string, [field: string]: unknown}} message from the worker */
   send(message) {
+    if (this.over) return;
     if (message.type === "inputs") {
       const { start, actions } = /** @type {{start: number, actions: number[]}} */ (/** @type {unknown} */ (message));
       if (start !== this.inputs.length) return; // already sent (the worker's frames only grow)

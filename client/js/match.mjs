@@ -4,7 +4,7 @@
 // action to the relay (through the page); the relay's messages come back through the page. A
 // confirmed checkpoint sends `digest`, the confirmed end `end`; `desync` asks the partner for its
 // state, a partner's `state_request` is answered from the kept checkpoint states. A stall (the
-// partner's actions are more than 8 frames behind) is told to the page, which shows "Waiting for
+// partner's actions are more than MAX_PREDICTION frames behind) is told to the page, which shows "Waiting for
 // your partner…"; a hidden tab stops the clock and sends `visibility`.
 import { RollbackSession } from "./rollback.mjs";
 
@@ -162,7 +162,10 @@ export class MatchEpisode {
       if (event.type === "checkpoint") {
         this.relay({ type: "digest", frame: event.frame, digest: event.digest, rewards: event.rewards });
       } else {
-        this.relay({ type: "end", frame: event.frame, reason: event.reason });
+        // The server stores the end with a checkpoint at its frame (docs/two-players.md): the
+        // confirmed emulator stopped on that frame.
+        const digest = this.session.exact.ramDigest();
+        this.relay({ type: "end", frame: event.frame, reason: event.reason, digest, rewards: [...this.session.confirmedTotals] });
         this.end(event.frame, event.reason);
         return;
       }
@@ -191,13 +194,14 @@ export class MatchEpisode {
   }
 
   /**
-   * Finish, or the partner left: the episode ends at the last confirmed frame.
+   * Finish, or the partner left or finished: the episode ends at the last confirmed frame.
    * @param {"ended_by_participant" | "partner_left"} reason
+   * @param {boolean} [tell] whether the server is to be told (this seat's Finish)
    */
-  finish(reason) {
+  finish(reason, tell = true) {
     if (this.ended) return;
     const end = this.session.finish("ended_by_participant");
-    if (reason === "ended_by_participant") this.relay({ type: "end", reason });
+    if (reason === "ended_by_participant" && tell) this.relay({ type: "end", reason });
     this.end(end.frame, reason);
   }
 

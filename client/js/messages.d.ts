@@ -151,6 +151,8 @@ export interface RelayInMessage {
 /** Two players: the partner left; the episode ends at the last confirmed frame. */
 export interface PartnerLeftMessage {
   type: "partner-left";
+  /** `ended_by_participant`: the match ended by a Finish (the server's `ended`). */
+  reason?: "partner_left" | "ended_by_participant";
 }
 export type MainToWorker =
   | StartMessage
@@ -266,7 +268,7 @@ export interface EpisodeView {
   /** Two players: the partner's tab was hidden (true) or shown. */
   partnerPaused(hidden: boolean): void;
   /** Two players: the partner left; the game ends at the last confirmed frame. */
-  partnerLeft(): void;
+  partnerLeft(reason: "partner_left" | "ended_by_participant"): void;
   /** The episode the view plays, or null. */
   readonly episodeId: string | null;
 }

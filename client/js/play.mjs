@@ -46,6 +46,8 @@ const netStats = {
 };
 Object.defineProperty(window, "crowdplayNetStats", { get: () => structuredClone(netStats) });
 const MAX_KEY_LATENCIES = 2000;
+/** How long a two-player stall lasts before "Waiting for your partner…" shows. */
+const STALL_NOTICE_MS = 500;
 /** Keys that press a focused button: never while the play view shows (Space is also "fire"). */
 const BUTTON_KEYS = new Set(["Space", "Enter", "NumpadEnter"]);
 
@@ -73,6 +75,11 @@ class PlayView {
     this._onStart = null;
     this.ended = false;
     this.partnerHidden = false;
+    /** This participant's seat (player A: 0; two players: the grant's seat). */
+    this.seat = 0;
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this._stallTimer = null;
+    this._stallNotice = false;
 
     const canvas = /** @type {HTMLCanvasElement} */ ($("screen"));
     this.screen = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
@@ -135,8 +142,9 @@ class PlayView {
     this.notice(hidden ? "Your partner's tab is hidden — the game waits for them" : null);
   }
 
-  partnerLeft() {
-    this.send({ type: "partner-left" });
+  /** @param {"partner_left" | "ended_by_participant"} reason */
+  partnerLeft(reason) {
+    this.send({ type: "partner-left", reason });
   }
 
   /** @param {EpisodeListener} listener */
@@ -156,6 +164,7 @@ class PlayView {
    */
   play(grant, resume) {
     this.episodeId = grant.episode_id;
+    this.seat = /** @type {{seat?: number}} */ (grant).seat ?? 0;
     this.debug.episodeId = grant.episode_id;
     this.debug.frame = 0;
     this.debug.score = [0];
@@ -223,12 +232,12 @@ class PlayView {
         this.listener?.relay?.(message.message);
         break;
       case "net":
+        this.stalled(message.waiting);
         Object.assign(netStats, {
           rollbacks: message.stats.rollbacks, meanDepth: message.stats.meanDepth, maxDepth: message.stats.maxDepth,
           stalls: message.stats.stalls, stalledTicks: message.stats.stalledTicks, resyncs: message.stats.resyncs,
           frames: message.stats.frames, confirmed: message.stats.confirmed, waiting: message.waiting,
         });
-        if (!this.partnerHidden) this.notice(message.waiting ? "Waiting for your partner…" : null);
         break;
       case "started":
         this.keyboard.enabled = true;
@@ -275,11 +284,30 @@ class PlayView {
     this._onStart = null;
   }
 
-  /** @param {number} frame @param {number[]} score */
+  /**
+   * Two players: the game stalls for the partner's actions. A short stall (the network's jitter)
+   * shows nothing; one longer than STALL_NOTICE_MS says "Waiting for your partner…".
+   * @param {boolean} waiting
+   */
+  stalled(waiting) {
+    if (waiting && this._stallTimer === null) {
+      this._stallTimer = setTimeout(() => {
+        this._stallNotice = true;
+        if (!this.partnerHidden) this.notice("Waiting for your partner…");
+      }, STALL_NOTICE_MS);
+    } else if (!waiting) {
+      if (this._stallTimer !== null) clearTimeout(this._stallTimer);
+      this._stallTimer = null;
+      if (this._stallNotice && !this.partnerHidden) this.notice(null);
+      this._stallNotice = false;
+    }
+  }
+
+  /** @param {number} frame @param {number[]} score every player's score; this seat's is shown */
   showScore(frame, score) {
     this.debug.frame = frame;
     this.debug.score = score;
-    $("score").textContent = String(score[0]);
+    $("score").textContent = String(score[this.seat] ?? score[0]);
   }
 }
 

@@ -30,14 +30,18 @@
 
 /** @typedef {import("../../wasm/engine").EpisodeEmulator} EpisodeEmulator */
 
-/** Frames the session may emulate past the partner's last received action (GGPO/GGRS: 8). */
-export const MAX_PREDICTION = 8;
+/** Frames the session may emulate past the partner's last received action. GGPO/GGRS use 8
+ *  peer to peer; through the relay a partner's action travels browser -> server -> browser
+ *  (twice the one-way delay, plus TCP's head-of-line jitter): at 50 ± 20 ms each way it arrives
+ *  about 7.5 frames late, and 8 stalled several times a second (tests/e2e/test_two_players.py).
+ *  12 frames cover 200 ms partner to partner. */
+export const MAX_PREDICTION = 12;
 /** How many confirmed checkpoints keep their state blob, to answer a partner's state_request. */
 const KEPT_CHECKPOINTS = 8;
 /** The lead (frames past the partner's last action) above which the clock slows down, and below
  *  which it runs at full speed again; smoothed over about half a second. */
-const SLOW_ABOVE = 7.5;
-const FULL_SPEED_BELOW = 6;
+const SLOW_ABOVE = 11.5;
+const FULL_SPEED_BELOW = 10;
 const LEAD_SMOOTHING = 1 / 30;
 /** Frame period multiplier while slowed down (the partner catches up 1 frame in 10). */
 export const SLOWDOWN = 1.1;
@@ -86,7 +90,7 @@ export class RollbackSession {
    * @param {object} options
    * @param {0 | 1} options.seat this participant's seat (0 = player A)
    * @param {number} options.checkpointInterval frames between checkpoints
-   * @param {number} [options.maxPrediction] frames past the partner's last action (default 8)
+   * @param {number} [options.maxPrediction] frames past the partner's last action (default MAX_PREDICTION)
    */
   constructor({ confirmed, present }, { seat, checkpointInterval, maxPrediction = MAX_PREDICTION }) {
     for (const emu of [confirmed, present]) {

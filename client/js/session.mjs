@@ -126,6 +126,8 @@ export class Session {
    */
   constructor(view, { taskId, token, debug, onFinished, onFailed, twoPlayers = false }) {
     this.twoPlayers = twoPlayers;
+    /** Two players: the partner pressed Finish (the server's `ended`). */
+    this.partnerFinished = false;
     /** @type {MatchRelay | null} the relay of the two-player game being played */
     this.relay = null;
     this.view = view;
@@ -357,7 +359,15 @@ export class Session {
         this.view.partnerPaused(message.hidden);
         break;
       case "partner_left":
-        this.view.partnerLeft();
+        this.view.partnerLeft("partner_left");
+        break;
+      case "ended":
+        // The match ended on the server (Finish, by either seat): stop here too.
+        if (message.reason === "ended_by_participant" && !this.finishing) this.partnerFinished = true;
+        this.view.partnerLeft("ended_by_participant");
+        break;
+      case "partner":
+        if (!this.finishing) this.view.notice(message.state === "away" ? "Your partner's connection dropped — waiting for them…" : null);
         break;
       case "verdict":
         this.debug.verdicts.push({ episodeId: this.view.episodeId ?? "", status: message.status, score: message.score, reason: message.reason ?? null });
@@ -398,7 +408,9 @@ export class Session {
   async onMatchEnded(message) {
     this.debug.episodes.push({ episodeId: message.episodeId, score: message.score, frames: message.end.frame, reason: message.end.reason });
     const relay = this.relay;
-    if (message.end.reason === "partner_left") {
+    if (this.partnerFinished) {
+      this.view.notice("Your partner finished the game. It is saved; your session is being completed — you will get your completion code.");
+    } else if (message.end.reason === "partner_left") {
       this.view.notice("Your partner left the game. It is saved; your session is being completed — you will get your completion code.");
     } else if (message.end.reason !== "ended_by_participant") {
       this.view.notice(message.end.reason === "truncated" ? "This game reached its time limit" : "Game over");
