@@ -265,9 +265,9 @@ def finish_both(players: list[Participant]) -> None:
         player.wait_for_phase("finished", timeout_ms=60_000)
 
 
-# Pong (mode 4, `pong_pair`) is left out: its match freezes after 12-24 frames in the browser
-# (both pages stalled, "Waiting for your partner…"); not found yet.
-@pytest.mark.parametrize(("task_id", "statistic"), [("invaders_pair", "Score")])
+@pytest.mark.parametrize(
+    ("task_id", "statistic"), [("invaders_pair", "Score"), ("pong_pair", "Score")]
+)
 def test_two_browsers_play_one_match_over_a_delayed_network(
     browser: Browser, pair_server: Server, task_id: str, statistic: str, tmp_path: Path
 ) -> None:
