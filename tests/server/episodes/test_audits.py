@@ -3,22 +3,44 @@
 The audit never changes a verdict or pay: a scripted bot's episode stays accepted, flagged for the
 researcher. Near-duplicates are found across participants (not within one participant's own
 episodes), even when a few actions differ, which the exact duplicate check does not catch.
+
+The game is Freeway: its round lasts 2 min 16 s whatever the player does, so every stream is
+played whole under any seed the server issues (a game over would cut a copy short).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from pathlib import Path
 from typing import Any
 
+import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
 from crowdplay.episode import EnvSpec, EpisodeLog
+from crowdplay.server import Settings
 from crowdplay.server.study.dashboard import overview
 from crowdplay.verifier import Status, Verdict, record
-from tests.server.conftest import Participant, join, server_state
+from tests.server.conftest import Participant, join, server_settings, server_state
 from tests.streaming import split_log
+
+TASKS = """
+[[task]]
+id = "freeway"
+title = "Freeway"
+game = "freeway"
+description = "d"
+instructions = "Cross the road."
+session_minutes = 10
+"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """This module's tasks file; conftest's ``app`` and ``client`` fixtures build on it."""
+    return server_settings(tmp_path, TASKS)
 
 
 def _log(issued: dict[str, Any], actions: bytes) -> EpisodeLog:
@@ -76,12 +98,12 @@ async def _play(
 async def test_a_bot_is_accepted_but_flagged_and_the_dashboard_says_why(
     app: Quart, client: Client
 ) -> None:
-    bot = await join(client)
+    bot = await join(client, "freeway")
     rng = random.Random(3)
     every_frame = bytes(rng.choice((0, 1, 3, 4, 11, 12)) for _ in range(1_800))
     _, bot_audit = await _play(app, bot, every_frame)
     assert {"one_frame_holds", "rapid_changes"} <= set(bot_audit["flags"])
-    person = await join(client)
+    person = await join(client, "freeway")
     _, person_audit = await _play(app, person, _held(1_800, seed=4, hold=12), keys=True)
     # Held keys, each change reported by the keyboard: only the test's own speed is flagged.
     assert person_audit["flags"] == ["faster_than_real_time"]
@@ -89,7 +111,7 @@ async def test_a_bot_is_accepted_but_flagged_and_the_dashboard_says_why(
     assert "no_key_events" in bot_audit["flags"]
     state = server_state(app)
     numbers = await overview(state.db, state.tasks)
-    (task,) = [t for t in numbers["tasks"] if t["task_id"] == "space_invaders"]
+    (task,) = numbers["tasks"]
     assert task["episodes"]["accepted"] == 2 and task["episodes"]["audit_flagged"] == 2
     audit_reasons = {r["reason"] for r in task["reasons"] if r["kind"] == "audit"}
     assert "more than half of the action runs last exactly one frame" in audit_reasons
@@ -102,7 +124,7 @@ async def test_a_near_copy_of_another_participants_episode_is_flagged(
     copy = bytearray(original)
     for i in range(0, len(copy), 800):  # a few actions changed: not an exact duplicate
         copy[i] = 0
-    first, second = await join(client), await join(client)
+    first, second = await join(client, "freeway"), await join(client, "freeway")
     first_id, first_audit = await _play(app, first, original)
     _, own_again = await _play(app, first, _held(2_400, seed=6, hold=12))
     second_id, second_audit = await _play(app, second, bytes(copy))
