@@ -27,7 +27,7 @@ import io
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -308,35 +308,16 @@ def _draw_scores(figure: Figure, data: Mapping[str, Any]) -> None:
     if not tasks:
         _empty(figure, "No accepted episodes yet.")
         return
-    columns = min(3, len(tasks))
-    rows = math.ceil(len(tasks) / columns)
-    figure.set_size_inches(_WIDE, 2.8 * rows)
-    axes = figure.subplots(rows, columns, squeeze=False)
-    for ax, task in zip(axes.flat, tasks, strict=False):
+    for ax, task in zip(_panel_grid(figure, len(tasks)), tasks, strict=False):
         treatments: dict[str, list[int]] = task["treatments"]
         low = min(min(v) for v in treatments.values())
         high = max(max(v) for v in treatments.values())
-        bins = _bins(low, high)
-        for treatment, scores in treatments.items():
-            ax.hist(
-                scores,
-                bins=bins,
-                histtype="stepfilled",
-                alpha=0.4,
-                edgecolor="black",
-                linewidth=0.8,
-                label=f"{treatment} ({len(scores)})",
-            )
+        _treatment_histograms(ax, treatments, _bins(low, high), None)
         if high - low < 10:  # a few values: some room around them
             ax.set_xlim(low - 5, high + 5)
         ax.set_title(task["title"], fontsize=9)
         ax.set_xlabel("score of an episode")
-        ax.set_ylabel("episodes")
         _whole_numbers(ax.xaxis)
-        _whole_numbers(ax.yaxis)
-        ax.legend(fontsize=7, frameon=False, title="treatment (episodes)", title_fontsize=7)
-    for ax in list(axes.flat)[len(tasks) :]:
-        ax.set_axis_off()
 
 
 def _draw_statistics(figure: Figure, data: Mapping[str, Any]) -> None:
@@ -344,36 +325,52 @@ def _draw_statistics(figure: Figure, data: Mapping[str, Any]) -> None:
     if not panels:
         _empty(figure, "No accepted episodes of a task that pays on a statistic yet.")
         return
-    columns = min(3, len(panels))
-    rows = math.ceil(len(panels) / columns)
-    figure.set_size_inches(_WIDE, 2.8 * rows)
-    axes = figure.subplots(rows, columns, squeeze=False)
-    for ax, panel in zip(axes.flat, panels, strict=False):
+    for ax, panel in zip(_panel_grid(figure, len(panels)), panels, strict=False):
         treatments: dict[str, list[float]] = panel["treatments"]
         low = min(min(v) for v in treatments.values())
         high = max(max(v) for v in treatments.values())
         whole = all(float(x).is_integer() for v in treatments.values() for x in v)
-        bins: Any = _bins(int(low), int(high)) if whole else 20
-        for treatment, sample in treatments.items():
-            ax.hist(
-                sample,
-                bins=bins,
-                range=None if whole else (low, high if high > low else low + 1),
-                histtype="stepfilled",
-                alpha=0.4,
-                edgecolor="black",
-                linewidth=0.8,
-                label=f"{treatment} ({len(sample)})",
-            )
+        if whole:
+            _treatment_histograms(ax, treatments, _bins(int(low), int(high)), None)
+            _whole_numbers(ax.xaxis)
+        else:
+            _treatment_histograms(ax, treatments, 20, (low, high if high > low else low + 1))
         ax.set_title(f"{panel['title']}: {panel['statistic']}", fontsize=9)
         ax.set_xlabel(panel["statistic"])
-        ax.set_ylabel("episodes")
-        if whole:
-            _whole_numbers(ax.xaxis)
-        _whole_numbers(ax.yaxis)
-        ax.legend(fontsize=7, frameon=False, title="treatment (episodes)", title_fontsize=7)
-    for ax in list(axes.flat)[len(panels) :]:
+
+
+def _panel_grid(figure: Figure, count: int) -> list[Any]:
+    """``count`` axes in rows of up to three across the dashboard's width; the rest hidden."""
+    columns = min(3, count)
+    rows = math.ceil(count / columns)
+    figure.set_size_inches(_WIDE, 2.8 * rows)
+    axes = list(figure.subplots(rows, columns, squeeze=False).flat)
+    for ax in axes[count:]:
         ax.set_axis_off()
+    return axes[:count]
+
+
+def _treatment_histograms(
+    ax: Any,
+    treatments: Mapping[str, Sequence[float]],
+    bins: Any,
+    value_range: tuple[float, float] | None,
+) -> None:
+    """One translucent histogram per treatment, labelled with its episode count."""
+    for treatment, sample in treatments.items():
+        ax.hist(
+            sample,
+            bins=bins,
+            range=value_range,
+            histtype="stepfilled",
+            alpha=0.4,
+            edgecolor="black",
+            linewidth=0.8,
+            label=f"{treatment} ({len(sample)})",
+        )
+    ax.set_ylabel("episodes")
+    _whole_numbers(ax.yaxis)
+    ax.legend(fontsize=7, frameon=False, title="treatment (episodes)", title_fontsize=7)
 
 
 def _whole_numbers(axis: Axis) -> None:
