@@ -34,8 +34,9 @@ from crowdplay.server.web.participant import participant
 from crowdplay.server.web.relay import relay
 from crowdplay.server.web.research import research
 from crowdplay.server.web.signin import signin
+from crowdplay.server.web.sockets import MAX_MESSAGE_BYTES
 from crowdplay.server.web.state import ServerState
-from crowdplay.server.web.stream import MAX_MESSAGE_BYTES, stream
+from crowdplay.server.web.stream import stream
 from crowdplay.verifier import Verdict
 
 __all__ = ["create_app", "hypercorn_config"]

@@ -10,29 +10,18 @@ wrong; the connection stays open and nothing stored changes.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, cast
 
 from quart import Blueprint, websocket
 from quart.wrappers import Websocket
 
 from crowdplay.errors import BadRequest
-from crowdplay.server.web.payloads import json_object
+from crowdplay.server.web.sockets import receive_hello, receive_message, send_on
 from crowdplay.server.web.state import state
-from crowdplay.server.web.stream import MAX_MESSAGE_BYTES
 
 __all__ = ["relay"]
 
 relay = Blueprint("relay", __name__)
-
-
-async def _receive() -> dict[str, Any]:
-    raw = await websocket.receive()
-    if not raw:
-        raise BadRequest("empty message; messages are JSON objects")
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise BadRequest(f"message larger than {MAX_MESSAGE_BYTES} bytes")
-    return json_object(raw, "the message")
 
 
 @relay.websocket("/ws/matches/<episode_id>")
@@ -42,18 +31,10 @@ async def match_relay(episode_id: str) -> None:
     connection: Websocket = cast(Any, websocket)._get_current_object()
 
     async def send(message: dict[str, Any]) -> None:
-        await connection.send(json.dumps(message, separators=(",", ":")))
+        await send_on(connection, message)
 
-    try:
-        hello = await asyncio.wait_for(_receive(), server.settings.hello_timeout)
-    except BadRequest as err:
-        await send({"type": "error", "error": str(err)})
-        await websocket.close(1008)
-        return
-    except TimeoutError:
-        wait = server.settings.hello_timeout
-        await send({"type": "error", "error": f"no hello within {wait:g} s"})
-        await websocket.close(1008)
+    hello = await receive_hello(send, server.settings.hello_timeout)
+    if hello is None:
         return
     session_id = server.signer.session_id(hello.get("token"))
     joined = None
@@ -88,7 +69,7 @@ async def match_relay(episode_id: str) -> None:
     try:
         while True:
             try:
-                message = await asyncio.wait_for(_receive(), server.settings.abandon_after)
+                message = await asyncio.wait_for(receive_message(), server.settings.abandon_after)
                 await match.handle(seat, message)
             except BadRequest as err:
                 await send({"type": "error", "error": str(err)})

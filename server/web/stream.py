@@ -7,7 +7,6 @@ what was wrong and the connection stays open, with every earlier chunk untouched
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
@@ -20,7 +19,11 @@ from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.errors import BadRequest
 from crowdplay.server.episodes import LiveValues
 from crowdplay.server.models import Session
-from crowdplay.server.web.payloads import json_object
+from crowdplay.server.web.sockets import (
+    receive_hello,
+    receive_message,
+    send_on,
+)
 from crowdplay.server.web.state import ServerState, state
 
 __all__ = ["stream"]
@@ -28,25 +31,9 @@ __all__ = ["stream"]
 stream = Blueprint("stream", __name__)
 log = logging.getLogger(__name__)
 
-MAX_MESSAGE_BYTES = 256 * 1024
-"""The largest message accepted; Hypercorn refuses larger frames before they are buffered."""
-
 
 async def _send(message: dict[str, Any]) -> None:
-    await _send_on(websocket, message)
-
-
-async def _send_on(connection: Websocket, message: dict[str, Any]) -> None:
-    await connection.send(json.dumps(message, separators=(",", ":")))
-
-
-async def _receive() -> dict[str, Any]:
-    raw = await websocket.receive()
-    if not raw:  # an empty frame (Quart gives None for an empty binary one)
-        raise BadRequest("empty message; messages are JSON objects")
-    if len(raw) > MAX_MESSAGE_BYTES:
-        raise BadRequest(f"message larger than {MAX_MESSAGE_BYTES} bytes")
-    return json_object(raw, "the message")
+    await send_on(websocket, message)
 
 
 @stream.websocket("/ws/episodes/<episode_id>")
@@ -58,16 +45,8 @@ async def episode_stream(episode_id: str) -> None:
     replay's values come back as ``progress`` messages; the verdict as a ``verdict`` message.
     """
     server = state()
-    try:
-        hello = await asyncio.wait_for(_receive(), server.settings.hello_timeout)
-    except BadRequest as err:
-        await _send({"type": "error", "error": str(err)})
-        await websocket.close(1008)
-        return
-    except TimeoutError:
-        wait = server.settings.hello_timeout
-        await _send({"type": "error", "error": f"no hello within {wait:g} s"})
-        await websocket.close(1008)
+    hello = await receive_hello(_send, server.settings.hello_timeout)
+    if hello is None:
         return
     session_id = server.signer.session_id(hello.get("token"))
     row = None
@@ -89,7 +68,7 @@ async def episode_stream(episode_id: str) -> None:
         while True:
             seq = None
             try:
-                message = await asyncio.wait_for(_receive(), server.settings.abandon_after)
+                message = await asyncio.wait_for(receive_message(), server.settings.abandon_after)
                 seq = message.get("seq")
                 if message.get("type") != "chunk":
                     raise BadRequest(
@@ -160,7 +139,7 @@ class _ProgressPush:
             if session is None:
                 return
             report = await self.server.progress.of_session(session)
-            await _send_on(
+            await send_on(
                 self.connection,
                 {
                     "type": "progress",
