@@ -6,7 +6,8 @@
 // (the grant, with `seat` and `relay_url`) or the wait times out (the completion step follows).
 // The relay socket says hello with the session token, passes the worker's messages (inputs,
 // digests, the end, visibility, state requests and states) to the server and the server's to the
-// worker, and reports the partner's pauses and departure. It reconnects with backoff; after a
+// worker, pings every 2 s (the server closes a silent socket as gone), and reports the partner's
+// pauses and departure. It reconnects with backoff; after a
 // reconnection the worker's inputs after the server's `received` frame are sent again (the server
 // ignores the ones it has).
 import { request } from "./api.mjs";
@@ -19,6 +20,8 @@ import { webSocketUrl } from "./stream.mjs";
 
 const POLL_MS = 1000;
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000];
+/** The server closes a seat's socket after 15 s of silence (a vanished peer): ping well within. */
+const PING_MS = 2000;
 
 /**
  * Waits in the waiting room until paired (the grant) or timed out (null).
@@ -71,6 +74,9 @@ export class MatchRelay {
     this.inputs = [];
     /** @type {object[]} messages waiting for the connection */
     this.queue = [];
+    this.pinger = setInterval(() => {
+      if (this.ready && !this.over) this.socket?.send(JSON.stringify({ type: "ping" }));
+    }, PING_MS);
     this.connect();
   }
 
@@ -133,6 +139,7 @@ export class MatchRelay {
 
   close() {
     this.closed = true;
+    clearInterval(this.pinger);
     this.socket?.close();
   }
 }

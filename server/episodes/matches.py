@@ -60,6 +60,11 @@ MAX_STATE_CHARS = 1024 * 1024
 (256 KiB) applies first, and an emulator state is about 20 KB of base64."""
 PARTNER_TIMEOUT = 10.0
 """Seconds a seat's socket may be gone before the episode ends as ``partner_left``."""
+SEAT_SILENCE = 15.0
+"""Seconds a seat's socket may stay silent before the server closes it as gone. A live client
+sends a ``ping`` every 2 s (and inputs every few frames while playing); a socket whose peer
+vanished without closing it (a dropped network, a killed browser, a sleeping laptop) sends
+nothing, and without this limit its partner would wait for it until ``abandon_after``."""
 _CLIENT_ENDS = ("game_over", "truncated")
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -167,6 +172,8 @@ class Match:
             BadRequest: the message is invalid (naming what was wrong); nothing changed.
         """
         kind = message.get("type")
+        if kind == "ping":  # the client is alive (see SEAT_SILENCE)
+            return
         if kind == "visibility":
             hidden = message.get("hidden")
             if not isinstance(hidden, bool):
@@ -449,6 +456,7 @@ class Matches:
     Args:
         store: the episode store (matches store their chunks through it).
         partner_timeout: seconds a seat's socket may be gone before ``partner_left``.
+        silence: seconds a seat's socket may send nothing before it is closed as gone.
         clock: monotonic seconds.
     """
 
@@ -457,10 +465,12 @@ class Matches:
         store: EpisodeStore,
         *,
         partner_timeout: float = PARTNER_TIMEOUT,
+        silence: float = SEAT_SILENCE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.partner_timeout = partner_timeout
+        self.silence = silence
         self.clock = clock
         self._open: dict[str, Match] = {}
         self._loading = asyncio.Lock()

@@ -4,7 +4,9 @@ After a ``hello`` with the token of one of the match's two sessions, the socket 
 its ``inputs`` are relayed to the partner at once, its ``digest`` and ``end`` messages decide
 what is stored (:class:`~crowdplay.server.episodes.Match`), its ``visibility``,
 ``state_request`` and ``state`` are passed on. A bad message gets an ``error`` naming what was
-wrong; the connection stays open and nothing stored changes.
+wrong; the connection stays open and nothing stored changes. A socket silent for
+:data:`~crowdplay.server.episodes.matches.SEAT_SILENCE` seconds (the client pings every 2 s) is
+closed as gone, so a partner whose network vanished without a close is noticed.
 """
 
 from __future__ import annotations
@@ -66,16 +68,19 @@ async def match_relay(episode_id: str) -> None:
     if replaced is not None:
         await replaced({"type": "error", "error": "replaced by a newer connection of this seat"})
     await match.announce(seat)
+    silence = min(server.matches.silence, server.settings.abandon_after)
     try:
         while True:
             try:
-                message = await asyncio.wait_for(receive_message(), server.settings.abandon_after)
+                message = await asyncio.wait_for(receive_message(), silence)
                 await match.handle(seat, message)
             except BadRequest as err:
                 await send({"type": "error", "error": str(err)})
             except TimeoutError:
-                await send({"type": "error", "error": "idle for too long; reconnect to go on"})
-                await websocket.close(1000)
+                # Gone without closing (or too throttled to ping): the seat is away from now
+                # on, and its partner is told; a live client reconnects.
+                await send({"type": "error", "error": f"silent for {silence:g} s; reconnect"})
+                await websocket.close(1001)
                 return
     finally:
         await asyncio.shield(match.detach(seat, send))

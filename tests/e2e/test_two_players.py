@@ -109,20 +109,24 @@ class DelayProxy:
         self._spawn(self._pipe(up_reader, writer))
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Copy `reader` to `writer`, delayed; an end (FIN) or a reset reaches the other side."""
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
         async def deliver() -> None:
-            while True:
-                at, data = await queue.get()
-                wait = at - self.loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                if not data:
-                    break
-                writer.write(data)
-                await writer.drain()
-            if writer.can_write_eof():
-                writer.write_eof()
+            try:
+                while True:
+                    at, data = await queue.get()
+                    wait = at - self.loop.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    if not data:
+                        break
+                    writer.write(data)
+                    await writer.drain()
+                if writer.can_write_eof():
+                    writer.write_eof()
+            except OSError:  # the receiving side reset: so does the relay
+                writer.transport.abort()
 
         sender = self._spawn(deliver())
         last = 0.0
@@ -136,7 +140,10 @@ class DelayProxy:
                     break
             await sender
         except OSError:
+            # The sending side reset (a closed browser context may do so rather than send a
+            # FIN): pass the reset on, as a network would, or the server would never hear of it.
             sender.cancel()
+            writer.transport.abort()
 
     async def _stop(self) -> None:
         if self._server is not None:

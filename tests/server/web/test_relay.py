@@ -256,6 +256,40 @@ async def test_a_partner_who_leaves_ends_the_episode_as_partner_left(
     assert (await a.new_episode())["env"]["players"] == 1
 
 
+async def test_a_seat_whose_socket_goes_silent_is_closed_and_counts_as_gone(
+    app: Quart, client: Client
+) -> None:
+    """A peer that vanished without closing its socket (a dropped network) sends nothing."""
+    matches = server_state(app).matches
+    matches.silence, matches.partner_timeout = 1.0, 0.5
+    a, b, episode_id = await pair(client)
+    log = recorded(await grant_of(a), 120)
+    async with seated(client, episode_id, a) as seat_a, seated(client, episode_id, b) as seat_b:
+        await play((seat_a, seat_b), log, 120)
+        loop = asyncio.get_running_loop()
+        silent_since = loop.time()
+
+        # Seat A pings (a live client); seat B, whose socket stays open, says nothing more.
+        async def keep_pinging() -> None:
+            while True:
+                await seat_a.send({"type": "ping"})
+                await asyncio.sleep(0.2)
+
+        pinger = asyncio.create_task(keep_pinging())
+        try:
+            assert "silent for 1 s" in (await seat_b.expect("error", timeout=10))["error"]
+            assert loop.time() - silent_since >= 1.0
+            while (await seat_a.expect("partner"))["state"] != "away":
+                pass
+            assert await seat_a.expect("partner_left") == {"type": "partner_left", "frame": 120}
+            assert not [m for m in seat_a.inbox if m["type"] == "error"], seat_a.inbox
+        finally:
+            pinger.cancel()
+    async with server_state(app).db.session() as s:
+        row = await s.get(Episode, episode_id)
+    assert row is not None and row.end_reason == "partner_left" and row.frames == 120
+
+
 async def test_hostile_messages_get_errors_and_nothing_stored_changes(
     app: Quart, client: Client
 ) -> None:
