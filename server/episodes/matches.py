@@ -211,7 +211,7 @@ class Match:
         else:
             raise BadRequest(
                 f"unknown message type {kind!r}; accepted: inputs, digest, end, visibility, "
-                "state_request, state"
+                "state_request, state, ping"
             )
 
     def _inputs(self, seat: int, message: dict[str, Any]) -> tuple[int, list[int]]:

@@ -29,6 +29,7 @@ from crowdplay.server.web import errors
 from crowdplay.server.web.console import console
 from crowdplay.server.web.library import library
 from crowdplay.server.web.lobby import lobby
+from crowdplay.server.web.lockout import Lockout
 from crowdplay.server.web.pages import pages
 from crowdplay.server.web.participant import participant
 from crowdplay.server.web.relay import relay
@@ -100,6 +101,7 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
         progress=SessionProgress(db, tasks, live),
         lobby=WaitingRoom(),
         matches=matches,
+        lockout=Lockout(),
     )
     errors.register(app)
     blueprints = (pages, library, participant, lobby, stream, relay, research, signin, console)

@@ -28,6 +28,7 @@ from crowdplay.server.models import Episode, Participant, Session
 from crowdplay.server.study.identities import PLATFORMS, pseudonym
 from crowdplay.server.study.payments import payments_csv
 from crowdplay.server.web.errors import RESEARCH_API_VERSION, error
+from crowdplay.server.web.lockout import refuse_if_locked_out
 from crowdplay.server.web.state import state
 
 __all__ = [
@@ -59,9 +60,12 @@ research = Blueprint("research", __name__, url_prefix="/api/research")
 @research.before_request
 async def _require_researcher() -> None:
     """Refuse (401) any request without the researcher credential."""
+    refuse_if_locked_out(state().lockout)
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     expected = state().settings.admin_token.encode()
     if scheme != "Bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+        if scheme == "Bearer":  # a wrong token, not a missing one
+            state().lockout.failed(request.remote_addr or "")
         response = error(
             401, "the researcher token is required (Authorization: Bearer <admin token>)"
         )

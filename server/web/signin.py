@@ -37,6 +37,7 @@ from quart import Blueprint, Response, abort, jsonify, request, send_from_direct
 from crowdplay.errors import BadRequest
 from crowdplay.server.settings import Settings
 from crowdplay.server.web.errors import error
+from crowdplay.server.web.lockout import refuse_if_locked_out
 from crowdplay.server.web.payloads import json_object
 from crowdplay.server.web.state import state
 
@@ -117,12 +118,14 @@ async def signin_page() -> Response:
 async def sign_in() -> Response:
     """Exchange ``{"token": <admin token>}`` for the console's cookie; 401 for a wrong token."""
     require_same_origin()
+    refuse_if_locked_out(state().lockout)
     body = json_object(await request.get_data(), "the request body")
     token = body.get("token")
     if not isinstance(token, str) or not 0 < len(token) <= _MAX_TOKEN_CHARS:
         raise BadRequest("token must be the admin token, a non-empty string")
     expected = state().settings.admin_token.encode()
     if not hmac.compare_digest(token.strip().encode(), expected):
+        state().lockout.failed(request.remote_addr or "")
         return error(
             401,
             "that is not this server's admin token (CROWDPLAY_ADMIN_TOKEN, or admin_token in "

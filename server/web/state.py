@@ -13,6 +13,7 @@ from crowdplay.server.study.identities import TokenSigner
 from crowdplay.server.study.lobby import WaitingRoom
 from crowdplay.server.study.progress import SessionProgress
 from crowdplay.server.study.tasks import Task
+from crowdplay.server.web.lockout import Lockout
 
 __all__ = ["ServerState", "state"]
 
@@ -34,6 +35,8 @@ class ServerState:
     progress: SessionProgress
     lobby: WaitingRoom
     matches: Matches
+    lockout: Lockout
+    """Wrong researcher tokens per client address (sign-in and the research API)."""
 
 
 def state() -> ServerState:

@@ -183,6 +183,42 @@ async def test_a_wrong_token_signs_nobody_in(client: Client, body: dict[str, Any
     await assert_refused(client)
 
 
+async def test_guessing_the_token_locks_the_address_out_of_sign_in_and_the_api(
+    app: Quart, client: Client, settings: Settings
+) -> None:
+    lockout = server_state(app).lockout
+    now = [1000.0]
+    lockout.clock = lambda: now[0]
+    guesser, colleague = {"client": ("203.0.113.9", 40000)}, {"client": ("198.51.100.7", 40000)}
+
+    async def sign_in(token: str, scope: dict[str, Any]) -> Any:
+        return await client.post(
+            "/research/signin", json={"token": token}, headers=ORIGIN, scope_base=scope
+        )
+
+    for i in range(lockout.max_failures):
+        if i % 2:
+            assert (await sign_in(f"guess-{i:020d}", guesser)).status_code == 401
+        else:  # wrong bearer tokens at the research API count too
+            wrong = {"Authorization": f"Bearer guess-{i:020d}"}
+            response = await client.get("/api/research/episodes", headers=wrong, scope_base=guesser)
+            assert response.status_code == 401
+        now[0] += 1.0
+    # Locked out: even the right token is refused, on both ways in, with when to try again.
+    refused = await sign_in(settings.admin_token, guesser)
+    assert refused.status_code == 429 and "Set-Cookie" not in refused.headers
+    assert "too many wrong researcher tokens" in (await refused.get_json())["error"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 300
+    bearer = {"Authorization": f"Bearer {settings.admin_token}"}
+    api = await client.get("/api/research/episodes", headers=bearer, scope_base=guesser)
+    assert api.status_code == 429
+    # Another address is not affected.
+    assert (await sign_in(settings.admin_token, colleague)).status_code == 200
+    # Once the oldest failure has left the window, the address may try again.
+    now[0] += float(refused.headers["Retry-After"])
+    assert (await sign_in(settings.admin_token, guesser)).status_code == 200
+
+
 async def test_sign_in_sets_a_strict_http_only_expiring_cookie_and_sign_out_clears_it(
     client: Client, settings: Settings
 ) -> None:
