@@ -1,6 +1,7 @@
-// The play view's two dialogs (play.html): the Finish confirmation, which says what is not met
-// yet and what finishing now earns, so that Finish is never pressed by accident; and the problem
-// report, reachable while playing (POST /api/session/feedback, kind "problem").
+// The play view's dialogs (play.html): the Finish confirmation, which says what is not met yet
+// and what finishing now earns, so that Finish is never pressed by accident; the choice after a
+// two-player partner left (play on alone, or finish); and the problem report, reachable while
+// playing (POST /api/session/feedback, kind "problem").
 import { request } from "./api.mjs";
 import { $, describe, element } from "./dom.mjs";
 import { formatClock, formatMoney } from "./format.mjs";
@@ -9,6 +10,29 @@ import { pays, shortfall } from "./terms.mjs";
 
 /** @typedef {import("./panel.mjs").Panel} Panel */
 /** @typedef {import("./messages").TreatmentSummary} TreatmentSummary */
+
+/**
+ * Two players, the partner left: asks whether to play on alone. Resolves true for "Play on
+ * alone" (focused), false for "Finish now"; Esc does not close it (a choice is needed).
+ * @returns {Promise<boolean>}
+ */
+export function askPlayOnAlone() {
+  const dialog = /** @type {HTMLDialogElement} */ ($("alone-dialog"));
+  const listening = new AbortController();
+  const { signal } = listening;
+  return new Promise((resolve) => {
+    const choose = (/** @type {boolean} */ alone) => () => {
+      listening.abort();
+      dialog.close();
+      resolve(alone);
+    };
+    dialog.addEventListener("cancel", (e) => e.preventDefault(), { signal });
+    $("alone-play").addEventListener("click", choose(true), { signal });
+    $("alone-finish").addEventListener("click", choose(false), { signal });
+    dialog.showModal();
+    $("alone-play").focus();
+  });
+}
 
 /**
  * Asks before the session is finished: opens on Finish (or Esc), lists what is not met yet,

@@ -15,6 +15,8 @@ import { RollbackSession } from "./rollback.mjs";
 
 const FRAME_MS = 1000 / 60;
 const MAX_CATCH_UP = 3;
+/** Steps remembered to tell which frame was current at a key event (half a second). */
+const STEPS_KEPT = 30;
 
 /** @param {Uint8Array} bytes */
 function toBase64(bytes) {
@@ -43,7 +45,7 @@ export class MatchEpisode {
     this.post = post;
     this.action = action;
     this.session = new RollbackSession(emulators, { seat: /** @type {0 | 1} */ (grant.seat), checkpointInterval: grant.checkpoint_interval });
-    /** @type {{key: string, down: boolean, atMs: number}[]} key changes not yet on a frame */
+    /** @type {{key: string, down: boolean, atMs: number, pageMs?: number}[]} key changes not yet on a frame */
     this.incoming = [];
     /** @type {number[]} partner state requests not answered yet */
     this.requests = [];
@@ -56,6 +58,8 @@ export class MatchEpisode {
     this.clockStart = 0;
     this.clockFrames = 0;
     this.pace = 1;
+    /** @type {[number, number][]} the last steps as [epoch ms its input was sampled, frame], oldest first */
+    this.steps = [];
   }
 
   get frame() {
@@ -111,6 +115,8 @@ export class MatchEpisode {
 
   /** One tick: a frame with the keys held now, unless the partner is too far behind. */
   step() {
+    // When this frame's input is sampled: a key pressed after it takes effect on the next frame.
+    const sampledMs = performance.timeOrigin + performance.now();
     const advanced = this.session.advance(this.action());
     const waiting = !advanced && this.session.waiting;
     if (waiting !== this.waiting || (advanced && this.session.frame % 60 === 0)) {
@@ -122,11 +128,27 @@ export class MatchEpisode {
       this.relay({ type: "inputs", start: f - 1, actions: [this.session.local[f - 1]] });
       const appliedMs = performance.timeOrigin + performance.now();
       for (const change of this.incoming) {
-        this.post({ type: "key-applied", episodeId: this.id, key: change.key, down: change.down, frame: f, eventMs: change.atMs, appliedMs });
+        const frames = f - this.frameAt(change.atMs);
+        const pageFrames = f - this.frameAt(change.pageMs ?? change.atMs);
+        this.post({ type: "key-applied", episodeId: this.id, key: change.key, down: change.down, frame: f, eventMs: change.atMs, appliedMs, frames, pageFrames });
       }
       this.incoming = [];
+      this.steps.push([sampledMs, f]);
+      if (this.steps.length > STEPS_KEPT) this.steps.shift();
     }
     this.flush();
+  }
+
+  /**
+   * The last frame whose input was sampled at or before epoch ms `atMs` (the frame current when
+   * a key was pressed); the frame before the oldest kept step if the key is older than all.
+   * @param {number} atMs
+   */
+  frameAt(atMs) {
+    for (let i = this.steps.length - 1; i >= 0; i--) {
+      if (this.steps[i][0] <= atMs) return this.steps[i][1];
+    }
+    return this.steps.length ? this.steps[0][1] - 1 : this.session.frame - 1;
   }
 
   /**

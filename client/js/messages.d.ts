@@ -130,6 +130,8 @@ export interface KeysMessage {
   down: boolean;
   /** Epoch ms (with sub-ms precision) of the key event. */
   atMs: number;
+  /** Epoch ms at which the page's handler got it (after the browser's input pipeline). */
+  pageMs: number;
 }
 export interface VisibilityMessage {
   type: "visibility";
@@ -210,6 +212,14 @@ export interface KeyAppliedMessage {
   eventMs: number;
   /** Epoch ms at which the worker emulated `frame` (worker clock). */
   appliedMs: number;
+  /**
+   * Two players: `frame` minus the last frame whose input was sampled at or before the key
+   * event (1: the key took effect on the very next frame, the netcode's promise; more: it
+   * waited for a stall, a late tick, or a busy page). Absent for one player.
+   */
+  frames?: number;
+  /** As `frames`, counted from when the page's handler got the key (the game's own delay). */
+  pageFrames?: number;
 }
 export interface WorkerErrorMessage {
   type: "error";
@@ -269,6 +279,8 @@ export interface EpisodeView {
   partnerPaused(hidden: boolean): void;
   /** Two players: the partner left; the game ends at the last confirmed frame. */
   partnerLeft(reason: "partner_left" | "ended_by_participant"): void;
+  /** Two players, after the partner left: whether the participant plays on alone (or finishes). */
+  askPlayOnAlone(): Promise<boolean>;
   /** The episode the view plays, or null. */
   readonly episodeId: string | null;
 }

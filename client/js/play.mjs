@@ -12,13 +12,14 @@
 // page's state for tests is `window.crowdplay` (debug.mjs).
 import { listTasks } from "./api.mjs";
 import { playDebug } from "./debug.mjs";
-import { FinishConfirmation, wireProblemReport } from "./dialogs.mjs";
+import { FinishConfirmation, askPlayOnAlone, wireProblemReport } from "./dialogs.mjs";
 import { $, describe, showSection } from "./dom.mjs";
 import { showEnd } from "./end.mjs";
 import { consent, instructions, keyboardGate, preview, showEstimate } from "./intro.mjs";
 import { Keyboard } from "./keyboard.mjs";
 import { Panel } from "./panel.mjs";
 import { retrying } from "./retry.mjs";
+import { seatLabel, showsPartnerScore } from "./seats.mjs";
 import { Session, completion, openSession, platformOf } from "./session.mjs";
 
 /** @typedef {import("./api.mjs").Task} Task */
@@ -36,12 +37,17 @@ const MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE";
 const FRAME_MS = 1000 / 60;
 /**
  * Two-player play's network figures for the tests (docs/two-players.md): per key press the
- * frames from the key event to the frame emulated with it, rollbacks and their mean depth,
- * stalls. Exposed read-only (copies) as `window.crowdplayNetStats`.
+ * time from the key event to the frame emulated with it (in frame periods) and the frames it
+ * waited (1: the next frame), rollbacks and their mean depth, stalls. Exposed read-only
+ * (copies) as `window.crowdplayNetStats`.
  */
 const netStats = {
   /** @type {number[]} */
   latencies: [],
+  /** @type {number[]} */
+  frameDelays: [],
+  /** @type {number[]} */
+  pageFrameDelays: [],
   rollbacks: 0, meanDepth: 0, maxDepth: 0, stalls: 0, stalledTicks: 0, resyncs: 0, frames: 0, confirmed: 0, waiting: false,
 };
 Object.defineProperty(window, "crowdplayNetStats", { get: () => structuredClone(netStats) });
@@ -89,7 +95,7 @@ class PlayView {
     const shown = () => !$("play").hidden;
     this.keyboard = new Keyboard(
       window,
-      (change) => this.send({ type: "keys", held: change.held, key: change.key, down: change.down, atMs: change.atMs }),
+      (change) => this.send({ type: "keys", held: change.held, key: change.key, down: change.down, atMs: change.atMs, pageMs: performance.timeOrigin + performance.now() }),
       shown,
     );
     this._guard = (/** @type {KeyboardEvent} */ e) => this.guardKeys(e);
@@ -147,6 +153,10 @@ class PlayView {
     this.send({ type: "partner-left", reason });
   }
 
+  askPlayOnAlone() {
+    return askPlayOnAlone();
+  }
+
   /** @param {EpisodeListener} listener */
   listen(listener) {
     this.listener = listener;
@@ -165,6 +175,10 @@ class PlayView {
   play(grant, resume) {
     this.episodeId = grant.episode_id;
     this.seat = /** @type {{seat?: number}} */ (grant).seat ?? 0;
+    const pair = grant.env.players === 2;
+    $("seat").hidden = !pair;
+    $("seat").textContent = pair ? seatLabel(grant.env.game, this.seat) : "";
+    $("partner-score-line").hidden = !pair || !showsPartnerScore(grant.env.game);
     this.debug.episodeId = grant.episode_id;
     this.debug.frame = 0;
     this.debug.score = [0];
@@ -265,6 +279,12 @@ class PlayView {
       case "key-applied":
         if (netStats.latencies.length >= MAX_KEY_LATENCIES) netStats.latencies.shift();
         netStats.latencies.push((message.appliedMs - message.eventMs) / FRAME_MS);
+        if (message.frames !== undefined && message.pageFrames !== undefined) {
+          if (netStats.frameDelays.length >= MAX_KEY_LATENCIES) netStats.frameDelays.shift();
+          if (netStats.pageFrameDelays.length >= MAX_KEY_LATENCIES) netStats.pageFrameDelays.shift();
+          netStats.frameDelays.push(message.frames);
+          netStats.pageFrameDelays.push(message.pageFrames);
+        }
         if (this.debug.keyLatencies.length >= MAX_KEY_LATENCIES) this.debug.keyLatencies.shift();
         this.debug.keyLatencies.push({
           episodeId: message.episodeId, key: message.key, down: message.down, frame: message.frame,
@@ -308,6 +328,7 @@ class PlayView {
     this.debug.frame = frame;
     this.debug.score = score;
     $("score").textContent = String(score[this.seat] ?? score[0]);
+    if (score.length === 2) $("partner-score").textContent = String(score[1 - this.seat]);
   }
 }
 

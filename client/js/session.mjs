@@ -402,22 +402,32 @@ export class Session {
 
   /**
    * Two players: the game ended (confirmed by both, Finish, or the partner left); the server
-   * stores it from the relay. The session then finishes (the completion step).
+   * stores it from the relay. The session then finishes (the completion step) — unless the
+   * partner left and the participant chooses to play on alone: one-player games follow.
    * @param {EndedMessage} message
    */
   async onMatchEnded(message) {
     this.debug.episodes.push({ episodeId: message.episodeId, score: message.score, frames: message.end.frame, reason: message.end.reason });
     const relay = this.relay;
+    const left = message.end.reason === "partner_left" && !this.partnerFinished;
     if (this.partnerFinished) {
       this.view.notice("Your partner finished the game. It is saved; your session is being completed — you will get your completion code.");
-    } else if (message.end.reason === "partner_left") {
-      this.view.notice("Your partner left the game. It is saved; your session is being completed — you will get your completion code.");
+    } else if (left) {
+      this.view.notice("Your partner left the game. It is saved.");
     } else if (message.end.reason !== "ended_by_participant") {
       this.view.notice(message.end.reason === "truncated" ? "This game reached its time limit" : "Game over");
     }
-    await sleep(GAME_OVER_NOTICE_MS);
     setTimeout(() => relay?.close(), VERDICT_WAIT_MS);
     this.relay = null;
+    if (left && !this.finishing && (await this.view.askPlayOnAlone())) {
+      // The rest of the session is one-player games (the server issues them: Task.alone()).
+      this.twoPlayers = false;
+      this.debug.phase = "playing";
+      this.view.notice("Starting a game for one player…");
+      await this.newEpisode();
+      return;
+    }
+    if (!left) await sleep(GAME_OVER_NOTICE_MS);
     await this.finishSession();
   }
 
