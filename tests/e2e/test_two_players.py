@@ -269,11 +269,12 @@ def net_figures(page: Page) -> dict[str, Any]:
     }
 
 
-def finish_both(players: list[Participant]) -> None:
-    """Finish on the first page (unless the game ended); both pages reach the end page."""
-    first = players[0]
-    if first.state()["phase"] == "playing":
-        first.press_finish()
+def finish_both(players: list[Participant], seat: int) -> None:
+    """Finish on the page of player `seat` (unless the game ended); both reach the end page."""
+    label = f"You are player {seat + 1}"
+    finisher = next(p for p in players if (p.page.text_content("#seat") or "").startswith(label))
+    if finisher.state()["phase"] == "playing":
+        finisher.press_finish()
     for player in players:
         player.wait_for_phase("finished", timeout_ms=60_000)
 
@@ -310,7 +311,8 @@ def test_two_browsers_play_one_match_over_a_delayed_network(
         page_b.screenshot(path=str(tmp_path / "b.png"))
         presses += play_together([a, b], PLAY_SECONDS / 2, seed=len(task_id) + 1)
         figures = {"A": net_figures(page_a), "B": net_figures(page_b)}
-        finish_both([a, b])
+        # Either seat's Finish ends the match for both: seat 0 finishes one game, seat 1 the other.
+        finish_both([a, b], seat=0 if task_id == "invaders_pair" else 1)
     print(f"\n{task_id}: {presses} presses; screenshots in {tmp_path}")
     for seat, f in figures.items():
         print(
@@ -326,6 +328,7 @@ def test_two_browsers_play_one_match_over_a_delayed_network(
 
     row = pair_server.wait_for_verdicts([episode_id])[episode_id]
     assert row["verdict"] == "accepted", row
+    assert row["end_reason"] in ("ended_by_participant", "game_over"), row
     assert row["frames"] >= 10 * 60, row  # a slow (loaded) machine emulates fewer than 60/s
     stored = pair_server.rows("SELECT statistics FROM episodes WHERE id = ?", episode_id)[0]
     statistics = json.loads(stored["statistics"])

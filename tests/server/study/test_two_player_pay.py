@@ -86,16 +86,23 @@ async def test_both_seats_of_a_match_are_paid_on_their_own_players_statistics(
 ) -> None:
     a, b, episode_id = await paired(client)
     grant = await grant_of(a)
-    # Seat 0 plays at random; seat 1 stands still and never fires: their scores differ.
-    actions = (random_actions(FRAMES, 11, hold=4), bytes(FRAMES))
-    log = record(
-        EnvSpec(**grant["env"]),
-        grant["seed"],
-        actions,
-        episode_id=episode_id,
-        checkpoint_interval=grant["checkpoint_interval"],
-        partial=True,
-    )
+    # Seat 0 plays at random; seat 1 stands still and never fires: their scores differ. Under
+    # the seed the server issued, a game can end by game over before FRAMES (seat 1's cannon is
+    # a sitting target): take the first random play that lasts the whole FRAMES.
+    for attempt in range(20):
+        actions = (random_actions(FRAMES, 11 + attempt, hold=4), bytes(FRAMES))
+        log = record(
+            EnvSpec(**grant["env"]),
+            grant["seed"],
+            actions,
+            episode_id=episode_id,
+            checkpoint_interval=grant["checkpoint_interval"],
+            partial=True,
+        )
+        if len(log.actions[0]) == FRAMES:  # partial: actions stop where the game ended
+            break
+    else:
+        pytest.fail(f"20 random plays all ended before frame {FRAMES} under seed {grant['seed']}")
     async with seated(client, episode_id, a) as seat_a, seated(client, episode_id, b) as seat_b:
         await play((seat_a, seat_b), log, FRAMES)
         await seat_b.send({"type": "end", "reason": "ended_by_participant"})
