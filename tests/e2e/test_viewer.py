@@ -52,13 +52,20 @@ def stream(server: Server, token: str, seed: int, doctor: bool) -> tuple[str, di
     """One recorded episode of FRAMES frames streamed; with `doctor`, the checkpoint at
     DOCTORED_FRAME carries a wrong digest. Returns its id and the log as streamed."""
     issued = post_json(server, "/api/episodes", {}, token)
-    log = record(
-        EnvSpec(**issued["env"]),
-        issued["seed"],
-        (random_actions(FRAMES, seed, hold=4),),
-        episode_id=issued["episode_id"],
-        checkpoint_interval=issued["checkpoint_interval"],
-    )
+    # Under the seed the server issued, random play can end by game over before FRAMES (seen in
+    # CI at frame 1,093): take the first random play that lasts them all.
+    for attempt in range(20):
+        log = record(
+            EnvSpec(**issued["env"]),
+            issued["seed"],
+            (random_actions(FRAMES, seed + 1000 * attempt, hold=4),),
+            episode_id=issued["episode_id"],
+            checkpoint_interval=issued["checkpoint_interval"],
+        )
+        if len(log.actions[0]) == FRAMES:
+            break
+    else:
+        pytest.fail(f"20 random plays all ended before frame {FRAMES} under {issued['seed']}")
     messages = split_log(log)
     if doctor:
         (doctored,) = [m for m in messages if m["checkpoints"][0]["frame"] == DOCTORED_FRAME]
