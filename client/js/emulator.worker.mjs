@@ -89,7 +89,7 @@ class Episode {
     /** @type {import("./messages").PauseRecord[]} */
     this.pauses = [];
     /** Key changes received since the last frame: they take effect on the next one. */
-    /** @type {{key: string, down: boolean, atMs: number}[]} */
+    /** @type {{key: string, down: boolean, atMs: number, pageMs?: number}[]} */
     this.incoming = [];
     this.ended = false;
     this.paused = false;
@@ -319,7 +319,7 @@ self.onmessage = (/** @type {MessageEvent<MainToWorker>} */ event) => {
       break;
     case "keys":
       heldKeys = message.held;
-      episode?.incoming.push({ key: message.key, down: message.down, atMs: message.atMs });
+      episode?.incoming.push({ key: message.key, down: message.down, atMs: message.atMs, pageMs: message.pageMs });
       break;
     case "visibility":
       hidden = message.hidden;
