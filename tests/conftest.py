@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from ale_py import ALEInterface, LoggerMode
 from ale_py import roms as ale_roms
 
-from crowdplay.episode import EpisodeLog
+from crowdplay.episode import EnvSpec, EpisodeLog
 from crowdplay.verifier import make_env, record
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,6 +24,37 @@ def random_actions(n: int, seed: int, *, hold: int = 1) -> bytes:
     while len(out) < n:
         out.extend([rng.randrange(18)] * hold)
     return bytes(out[:n])
+
+
+def lasting_play(
+    env: EnvSpec,
+    seed: int,
+    frames: int,
+    actions_for: Callable[[int], tuple[bytes, ...]],
+    *,
+    episode_id: str,
+    checkpoint_interval: int,
+    partial: bool = False,
+    attempts: int = 20,
+) -> EpisodeLog:
+    """The log of the first play ``actions_for(0)``, ``actions_for(1)``, … that lasts all
+    ``frames`` under ``seed``.
+
+    Under a seed the server issues, random play can end by game over sooner (Space Invaders from
+    about frame 1,100), and a test that needs ``frames`` of play would then fail at random.
+    """
+    for attempt in range(attempts):
+        log = record(
+            env,
+            seed,
+            actions_for(attempt),
+            episode_id=episode_id,
+            checkpoint_interval=checkpoint_interval,
+            partial=partial,
+        )
+        if len(log.actions[0]) == frames:  # actions stop where the game ended
+            return log
+    pytest.fail(f"{attempts} plays all ended before frame {frames} under seed {seed}")
 
 
 def bare_ale(

@@ -23,8 +23,7 @@ from crowdplay.episode import EnvSpec
 from crowdplay.server import Settings
 from crowdplay.server.models import Episode, Session
 from crowdplay.server.study.payments import payments_csv
-from crowdplay.verifier import record
-from tests.conftest import random_actions
+from tests.conftest import lasting_play, random_actions
 from tests.server.conftest import Participant, join, server_settings, server_state
 from tests.server.two_players import lobby
 from tests.server.web.test_relay import grant_of, play, seated
@@ -86,23 +85,17 @@ async def test_both_seats_of_a_match_are_paid_on_their_own_players_statistics(
 ) -> None:
     a, b, episode_id = await paired(client)
     grant = await grant_of(a)
-    # Seat 0 plays at random; seat 1 stands still and never fires: their scores differ. Under
-    # the seed the server issued, a game can end by game over before FRAMES (seat 1's cannon is
-    # a sitting target): take the first random play that lasts the whole FRAMES.
-    for attempt in range(20):
-        actions = (random_actions(FRAMES, 11 + attempt, hold=4), bytes(FRAMES))
-        log = record(
-            EnvSpec(**grant["env"]),
-            grant["seed"],
-            actions,
-            episode_id=episode_id,
-            checkpoint_interval=grant["checkpoint_interval"],
-            partial=True,
-        )
-        if len(log.actions[0]) == FRAMES:  # partial: actions stop where the game ended
-            break
-    else:
-        pytest.fail(f"20 random plays all ended before frame {FRAMES} under seed {grant['seed']}")
+    # Seat 0 plays at random; seat 1 stands still and never fires: their scores differ. Seat
+    # 1's cannon is a sitting target, so the play must be one that lasts the whole FRAMES.
+    log = lasting_play(
+        EnvSpec(**grant["env"]),
+        grant["seed"],
+        FRAMES,
+        lambda attempt: (random_actions(FRAMES, 11 + attempt, hold=4), bytes(FRAMES)),
+        episode_id=episode_id,
+        checkpoint_interval=grant["checkpoint_interval"],
+        partial=True,
+    )
     async with seated(client, episode_id, a) as seat_a, seated(client, episode_id, b) as seat_b:
         await play((seat_a, seat_b), log, FRAMES)
         await seat_b.send({"type": "end", "reason": "ended_by_participant"})
