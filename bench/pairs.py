@@ -2,23 +2,26 @@
 
 Each pair joins like two browsers: two sessions of a two-player task over HTTP, the waiting room
 (``/api/session/lobby``) pairs them into one match episode, then each seat connects to the
-relay (``/ws/matches/<episode_id>``) and sends only its own player's actions, two frames every
-33 ms (60 frames/s), from one log recorded by the native emulator for the server's fixed seed
-(``crowdplay.verifier.record``, Space Invaders mode 33, two players). At each checkpoint frame a
-seat sends the record's ``digest`` and rewards once it holds both seats' actions through it; the
-task's ``max_frames`` truncates the episode (a few frames before it: the limit counts the frames
-that enter the two-player mode), so both seats end it with ``end`` (``truncated``, or
-``game_over`` if the game ends first, with digest and rewards), and the server stores and
-verifies it as any log.
+relay (``/ws/matches/<episode_id>``) and sends only its own player's actions at 60 frames/s as
+the browser sends them (a changed action at once, an unchanged one at most two frames late:
+about 32 messages a second per seat), from one log recorded by the native emulator for the
+server's fixed seed (``crowdplay.verifier.record``, Space Invaders mode 33, two players). At
+each checkpoint frame a seat sends the record's ``digest`` and rewards once it holds both seats'
+actions through it; the task's ``max_frames`` truncates the episode (a few frames before it:
+the limit counts the frames that enter the two-player mode), so both seats end it with ``end``
+(``truncated``, or ``game_over`` if the game ends first, with digest and rewards), and the
+server stores and verifies it as any log.
 
 Measured per number of simultaneous pairs, on this machine, client and server sharing its cores:
 
 - **relay latency**: from a seat's send of an ``inputs`` message to its partner's receipt of the
-  ``partner_inputs`` carrying it (both clients are in this process: one clock);
+  ``partner_inputs`` carrying it (both clients are in this process: one clock; the relay merges
+  messages that queue up for a socket, and each one merged counts);
 - **commit latency**: from a seat's send of a checkpoint frame's input (or the end's) to its
   receipt of ``committed`` for that frame: the partner's input, both digests, the store;
-- late sends (the client loop itself behind its 33 ms schedule), relay messages lost, clients
-  failed, and how many match episodes were accepted (the relay stored true logs).
+- late frames (the client loop itself behind its 60 frames/s schedule: the simulated clients
+  are short of CPU, not the server), relay messages lost, clients failed, and how many match
+  episodes were accepted (the relay stored true logs).
 
 The same run's baseline is the lightest level (1 pair): the latencies of an idle server.
 """
@@ -45,10 +48,13 @@ from bench.participants import SEED, _count, _free_port, _percentile, _post
 from crowdplay.episode import EnvSpec, EpisodeLog
 from crowdplay.verifier import record
 
-FRAMES_PER_SEND = 2
-TICK = FRAMES_PER_SEND / 60
-"""Seconds between a seat's ``inputs`` messages."""
+INPUT_EVERY = 2
+"""The browser's rule (client/js/match.mjs): an unchanged action waits at most this many frames."""
+FRAME_S = 1 / 60
 REPLY_TIMEOUT = 30.0
+VERDICT_WAIT_S = 60.0
+"""How long a level waits after play for the verdicts (at 200 pairs the live replay, sharing the
+cores with the server and the clients, finishes about half a minute after play)."""
 LEVEL_SLACK_S = 90.0
 """A level is stopped this long after its play time: an overloaded server is reported as far
 as it got (``pairs_<n>_hit_cap``) and ``just bench`` still ends."""
@@ -144,35 +150,52 @@ class _Seat:
                 reader = asyncio.get_running_loop().create_task(self._read())
                 await asyncio.sleep(max(0.0, start_at - time.monotonic()))
                 await self._stream()
+                pinger = asyncio.get_running_loop().create_task(self._ping())
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.done.wait(), REPLY_TIMEOUT)
+                pinger.cancel()
                 if not self.done.is_set():
                     self.result.errors.append("no committed end within the timeout")
                 reader.cancel()
         except (OSError, websockets.exceptions.WebSocketException) as err:
             self.result.errors.append(repr(err))
 
+    async def _ping(self) -> None:
+        """While waiting for the end to be stored, ping as the browser does (every 2 s)."""
+        while True:
+            await asyncio.sleep(2.0)
+            await self._send({"type": "ping"})
+
     async def _stream(self) -> None:
+        """Play one frame every 1/60 s and send as the browser does (client/js/match.mjs).
+
+        A changed action goes at once, an unchanged one with the next at most ``INPUT_EVERY``
+        frames later.
+        """
         due = time.monotonic()
         actions = self.log.actions[self.seat]
         k = self.log.checkpoint_interval
-        while self.sent < self.frames:
+        last_sent = -1
+        for played in range(1, self.frames + 1):
             now = time.monotonic()
-            if now > due + TICK:
+            if now > due + FRAME_S:
                 self.result.late += 1
             await asyncio.sleep(max(0.0, due - now))
+            due += FRAME_S
             start = self.sent
-            batch = list(actions[start : start + FRAMES_PER_SEND])
+            changed = actions[played - 1] != last_sent
+            if not changed and played - start < INPUT_EVERY and played < self.frames:
+                continue
+            batch = list(actions[start:played])
             sent = time.monotonic()
             self.sent_at[start] = sent
-            for frame in range(start + 1, start + len(batch) + 1):
+            for frame in range(start + 1, played + 1):
                 if frame % k == 0 or frame == self.frames:
                     self.frame_sent_at[frame] = sent
             await self._send({"type": "inputs", "start": start, "actions": batch})
             self.result.sends += 1
-            self.sent = start + len(batch)
+            self.sent, last_sent = played, actions[played - 1]
             await self._claims()
-            due += TICK
 
     async def _read(self) -> None:
         with contextlib.suppress(websockets.exceptions.ConnectionClosed):
@@ -185,12 +208,13 @@ class _Seat:
             now = time.monotonic()
             if kind == "partner_inputs":
                 assert self.partner is not None
-                sent = self.partner.sent_at.get(message["start"])
-                if sent is not None:
-                    self.result.relay.append(now - sent)
-                self.partner_received = max(
-                    self.partner_received, message["start"] + len(message["actions"])
-                )
+                # The relay merges sends that queued up for this socket: each counts.
+                start, end = message["start"], message["start"] + len(message["actions"])
+                for frame in range(start, end):
+                    sent = self.partner.sent_at.get(frame)
+                    if sent is not None:
+                        self.result.relay.append(now - sent)
+                self.partner_received = max(self.partner_received, end)
                 await self._claims()
             elif kind == "committed":
                 sent = self.frame_sent_at.get(message["frame"])
@@ -287,7 +311,7 @@ def run_level(n: int, frames: int, workdir: Path) -> dict[str, float]:
             print(f"  pairs={n}: stopped after {cap:.0f} s (the level's cap)", flush=True)
         streamed = time.monotonic()
         while _count(db, "status = 'open' OR verdict_status IS NULL") and (
-            time.monotonic() < streamed + 20
+            time.monotonic() < streamed + VERDICT_WAIT_S
         ):
             time.sleep(0.25)
         accepted = _count(db, "verdict_status = 'accepted'")
@@ -308,7 +332,7 @@ def run_level(n: int, frames: int, workdir: Path) -> dict[str, float]:
     return {
         f"pairs_{n}_inputs_sent": sends,
         f"pairs_{n}_inputs_relayed": len(relay),
-        f"pairs_{n}_late_sends": sum(r.late for r in results),
+        f"pairs_{n}_late_frames": sum(r.late for r in results),
         f"pairs_{n}_relay_p50_ms": 1000 * _percentile(relay, 0.5),
         f"pairs_{n}_relay_p99_ms": 1000 * _percentile(relay, 0.99),
         f"pairs_{n}_commit_p50_ms": 1000 * _percentile(commit, 0.5),
@@ -333,7 +357,7 @@ async def _all(
     for i, pair in enumerate(pairs):
         two = [_Seat(log, 0), _Seat(log, 1)]
         two[0].partner, two[1].partner = two[1], two[0]
-        start_at = spread + i * TICK / len(pairs)
+        start_at = spread + i * FRAME_S / len(pairs)
         for seat, (token, grant) in zip(two, pair, strict=True):
             jobs.append(seat.play(ws_base + grant["relay_url"], token, start_at))
         seats += two

@@ -1,7 +1,8 @@
 // A two-player episode in the emulator worker (docs/two-players.md): a RollbackSession
 // (rollback.mjs) on two emulators, stepped at 60 Hz on the worker's drift-corrected clock (slowed
-// by the session's pace while far ahead of the partner). Every emulated frame sends this seat's
-// action to the relay (through the page); the relay's messages come back through the page. A
+// by the session's pace while far ahead of the partner). This seat's actions go to the relay
+// (through the page) as they change, and every INPUT_EVERY frames; the relay's messages come back
+// through the page. A
 // confirmed checkpoint sends `digest`, the confirmed end `end`; `desync` asks the partner for its
 // state, a partner's `state_request` is answered from the kept checkpoint states. A stall (the
 // partner's actions are more than MAX_PREDICTION frames behind) is told to the page, which shows "Waiting for
@@ -15,6 +16,11 @@ import { RollbackSession } from "./rollback.mjs";
 
 const FRAME_MS = 1000 / 60;
 const MAX_CATCH_UP = 3;
+/**
+ * An unchanged action is sent with the next one at most this many frames late: half the relay's
+ * messages (and the server's work per pair), no rollback more (the partner predicts "unchanged").
+ */
+const INPUT_EVERY = 2;
 /** Steps remembered to tell which frame was current at a key event (half a second). */
 const STEPS_KEPT = 30;
 
@@ -60,6 +66,9 @@ export class MatchEpisode {
     this.pace = 1;
     /** @type {[number, number][]} the last steps as [epoch ms its input was sampled, frame], oldest first */
     this.steps = [];
+    /** Frames of this seat's actions sent to the relay, and the last one sent. */
+    this.sent = this.session.frame;
+    this.sentAction = -1;
   }
 
   get frame() {
@@ -68,6 +77,19 @@ export class MatchEpisode {
 
   get totals() {
     return [...this.session.totals];
+  }
+
+  /**
+   * Sends this seat's actions not sent yet. A changed action goes at once; an unchanged one may
+   * wait INPUT_EVERY - 1 frames (the partner predicts it right meanwhile), and anything held
+   * goes before a digest or the end, and whenever this seat is not advancing.
+   */
+  sendInputs() {
+    const f = this.session.frame;
+    if (f <= this.sent) return;
+    this.relay({ type: "inputs", start: this.sent, actions: this.session.local.slice(this.sent, f) });
+    this.sentAction = this.session.local[f - 1];
+    this.sent = f;
   }
 
   /** @param {object} message a message for the relay */
@@ -123,9 +145,11 @@ export class MatchEpisode {
       this.waiting = waiting;
       this.post({ type: "net", episodeId: this.id, waiting, stats: this.session.summary() });
     }
+    if (!advanced) this.sendInputs(); // waiting: the partner may be waiting for ours
     if (advanced) {
       const f = this.session.frame;
-      this.relay({ type: "inputs", start: f - 1, actions: [this.session.local[f - 1]] });
+      const action = this.session.local[f - 1];
+      if (action !== this.sentAction || f - this.sent >= INPUT_EVERY) this.sendInputs();
       const appliedMs = performance.timeOrigin + performance.now();
       for (const change of this.incoming) {
         const frames = f - this.frameAt(change.atMs);
@@ -180,7 +204,9 @@ export class MatchEpisode {
 
   /** Sends the session's checkpoints and end, answers the state requests it can. */
   flush() {
-    for (const event of this.session.drain()) {
+    const events = this.session.drain();
+    if (events.length) this.sendInputs(); // the server stores a checkpoint only once it holds our actions through it
+    for (const event of events) {
       if (event.type === "checkpoint") {
         this.relay({ type: "digest", frame: event.frame, digest: event.digest, rewards: event.rewards });
       } else {
@@ -231,6 +257,7 @@ export class MatchEpisode {
   setHidden(hidden) {
     if (this.ended || hidden === this.paused) return;
     this.paused = hidden;
+    if (hidden) this.sendInputs();
     this.relay({ type: "visibility", hidden });
     this.post({ type: "paused", episodeId: this.id, paused: hidden, frame: this.frame });
     if (hidden) this.halt();

@@ -14,12 +14,13 @@ import dataclasses
 import logging
 import secrets
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crowdplay.episode import MAX_SEED, EpisodeLog
 from crowdplay.errors import BadRequest
@@ -32,6 +33,7 @@ from crowdplay.server.episodes.chunks import (
     pack_body,
     parse_chunk,
 )
+from crowdplay.server.episodes.commits import GroupCommit
 from crowdplay.server.episodes.live import Followed, LiveReplays
 from crowdplay.server.episodes.verification import Verifier
 from crowdplay.server.models import Chunk, Episode, utcnow
@@ -96,6 +98,7 @@ class EpisodeStore:
         self.checkpoint_interval = checkpoint_interval
         self.max_chunk_frames = max_chunk_frames
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.commits: GroupCommit[tuple[str, dict[str, Any]], Ack] = GroupCommit(self._store_batch)
 
     async def issue(self, session_id: str, task: Task) -> Episode:
         """A new episode of ``task`` with a fresh server seed; open ones are abandoned first.
@@ -155,19 +158,36 @@ class EpisodeStore:
     async def ingest(self, episode_id: str, message: dict[str, Any]) -> Ack:
         """Validate and durably store one chunk message; return what to acknowledge.
 
-        The hot path of the server: one connection, Core statements (no ORM unit of work), one
-        transaction that reads the episode's progress, inserts the chunk and advances it. The
-        read locks the episode's row on PostgreSQL (SQLite has one writer at a time), so another
-        instance given the same chunk waits and then sees it stored: a resend, not a conflict.
+        The hot path of the server. Chunks of different episodes that arrive while a
+        transaction is running share the next (:class:`GroupCommit`); one episode's chunks are
+        stored one at a time, in order.
 
         Raises:
             BadRequest: the chunk is invalid, out of order, or conflicts with a stored one;
                 nothing is stored.
         """
-        async with self._locks[episode_id], self.db.engine.begin() as conn:
-            row = (
-                await conn.execute(
+        async with self._locks[episode_id]:
+            return await self.commits.submit((episode_id, message))
+
+    async def _store_batch(
+        self, items: Sequence[tuple[str, dict[str, Any]]]
+    ) -> list[Ack | Exception]:
+        """Store a batch of chunks (of distinct episodes) in one transaction.
+
+        Core statements, no ORM unit of work: one read of the episodes' progress, one insert of
+        every new chunk, one update of every episode. The read locks the episodes' rows on
+        PostgreSQL (in id order; SQLite has one writer at a time), so another instance given the
+        same chunk waits and then sees it stored: a resend, not a conflict.
+        """
+        outcomes: list[Ack | Exception] = []
+        new: list[tuple[ChunkData, Any]] = []
+        async with self.db.engine.begin() as conn:
+            ids = sorted({episode_id for episode_id, _ in items})
+            rows = {
+                row.id: row
+                for row in await conn.execute(
                     select(
+                        Episode.id,
                         Episode.status,
                         Episode.end_reason,
                         Episode.next_seq,
@@ -179,62 +199,110 @@ class EpisodeStore:
                         Episode.created_at,
                         Episode.count_frames,
                     )
-                    .where(Episode.id == episode_id)
+                    .where(Episode.id.in_(ids))
+                    .order_by(Episode.id)
                     .with_for_update()
                 )
-            ).one_or_none()
-            if row is None:
-                raise BadRequest(f"no episode {episode_id}")
-            seq = message.get("seq")
-            if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < row.next_seq:
-                stored = await conn.scalar(
-                    select(Chunk.sha256).where(Chunk.episode_id == episode_id, Chunk.seq == seq)
-                )
-                if stored != chunk_sha256(message):
-                    raise BadRequest(f"chunk {seq} was already stored with different content")
-                return Ack(seq, bool(row.status == "ended" and seq == row.next_seq - 1))
-            if row.status != "open":
-                raise BadRequest(
-                    f"episode {episode_id} has ended ({row.end_reason}); no more chunks"
-                )
-            if seq != row.next_seq:
-                raise BadRequest(f"expected chunk seq {row.next_seq}, got {seq!r}")
-            chunk = parse_chunk(
-                message,
-                EpisodeContext(
-                    players=row.env["players"],
-                    checkpoint_interval=row.checkpoint_interval,
-                    max_chunk_frames=self.max_chunk_frames,
-                    max_frames=row.env["max_num_frames_per_episode"],
-                    frames=row.frames,
-                ),
-            )
-            now = utcnow()
-            self._check_real_time(chunk, row.created_at, now)
-            await conn.execute(
-                insert(Chunk).values(
-                    episode_id=episode_id,
-                    seq=chunk.seq,
-                    start=chunk.start,
-                    frames=chunk.frames,
-                    sha256=chunk.sha256,
-                    body=pack_body(chunk),
-                    received_at=now,
-                )
-            )
-            changes: dict[str, Any] = {
-                "next_seq": chunk.seq + 1,
-                "frames": chunk.start + chunk.frames,
-                "updated_at": now,
             }
+            now = utcnow()
+            for episode_id, message in items:
+                try:
+                    outcome = await self._admit(
+                        conn, rows.get(episode_id), episode_id, message, now
+                    )
+                except BadRequest as err:
+                    outcomes.append(err)
+                    continue
+                if isinstance(outcome, ChunkData):
+                    new.append((outcome, rows[episode_id]))
+                    outcomes.append(Ack(outcome.seq, outcome.end is not None, outcome))
+                else:
+                    outcomes.append(outcome)
+            if new:
+                await conn.execute(
+                    insert(Chunk),
+                    [
+                        {
+                            "episode_id": row.id,
+                            "seq": chunk.seq,
+                            "start": chunk.start,
+                            "frames": chunk.frames,
+                            "sha256": chunk.sha256,
+                            "body": pack_body(chunk),
+                            "received_at": now,
+                        }
+                        for chunk, row in new
+                    ],
+                )
+                await conn.execute(
+                    update(Episode)
+                    .where(Episode.id == bindparam("b_id"))
+                    .values(
+                        next_seq=bindparam("b_next_seq"),
+                        frames=bindparam("b_frames"),
+                        updated_at=bindparam("b_updated_at"),
+                        status=bindparam("b_status"),
+                        end_reason=bindparam("b_end_reason"),
+                    ),
+                    [
+                        {
+                            "b_id": row.id,
+                            "b_next_seq": chunk.seq + 1,
+                            "b_frames": chunk.start + chunk.frames,
+                            "b_updated_at": now,
+                            # Admitted chunks' episodes are open, with no end reason yet.
+                            "b_status": "open" if chunk.end is None else "ended",
+                            "b_end_reason": None if chunk.end is None else chunk.end.reason,
+                        }
+                        for chunk, row in new
+                    ],
+                )
+        for chunk, row in new:  # committed: on to the live replay and, at the end, the verifier
+            followed = self.followed(row.id, row.env, row.seed, row.task_id, row.count_frames)
+            self.live.submit(followed, chunk)
             if chunk.end is not None:
-                changes |= {"status": "ended", "end_reason": chunk.end.reason}
-            await conn.execute(update(Episode).where(Episode.id == episode_id).values(**changes))
-        followed = self.followed(episode_id, row.env, row.seed, row.task_id, row.count_frames)
-        self.live.submit(followed, chunk)
-        if chunk.end is not None:
-            self.verifier.schedule(episode_id)
-        return Ack(chunk.seq, chunk.end is not None, chunk)
+                self.verifier.schedule(row.id)
+        return outcomes
+
+    async def _admit(
+        self,
+        conn: AsyncConnection,
+        row: Any,
+        episode_id: str,
+        message: dict[str, Any],
+        now: datetime,
+    ) -> ChunkData | Ack:
+        """The chunk to store, or the answer to a resend of a stored one.
+
+        Raises:
+            BadRequest: naming what is wrong with it.
+        """
+        if row is None:
+            raise BadRequest(f"no episode {episode_id}")
+        seq = message.get("seq")
+        if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < row.next_seq:
+            stored = await conn.scalar(
+                select(Chunk.sha256).where(Chunk.episode_id == episode_id, Chunk.seq == seq)
+            )
+            if stored != chunk_sha256(message):
+                raise BadRequest(f"chunk {seq} was already stored with different content")
+            return Ack(seq, bool(row.status == "ended" and seq == row.next_seq - 1))
+        if row.status != "open":
+            raise BadRequest(f"episode {episode_id} has ended ({row.end_reason}); no more chunks")
+        if seq != row.next_seq:
+            raise BadRequest(f"expected chunk seq {row.next_seq}, got {seq!r}")
+        chunk = parse_chunk(
+            message,
+            EpisodeContext(
+                players=row.env["players"],
+                checkpoint_interval=row.checkpoint_interval,
+                max_chunk_frames=self.max_chunk_frames,
+                max_frames=row.env["max_num_frames_per_episode"],
+                frames=row.frames,
+            ),
+        )
+        self._check_real_time(chunk, row.created_at, now)
+        return chunk
 
     def _check_real_time(self, chunk: ChunkData, issued: datetime, now: datetime) -> None:
         """Refuse frames that could not have been played since the episode was issued.

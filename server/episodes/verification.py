@@ -19,8 +19,10 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
 from sqlalchemy import ScalarSelect, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -41,11 +43,16 @@ __all__ = ["Verifier", "VerdictListener", "actions_sha256", "store_verdict"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 VerdictListener = Callable[[str, Verdict], Awaitable[None]]
 """Called with the episode id and its verdict once the verdict is stored."""
 
 POLL_INTERVAL = 2.0
 """Seconds between two looks at the database for a verdict stored elsewhere."""
+
+RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+"""Seconds between tries of a verification's writes while the database is busy."""
 
 MAX_ATTEMPTS = 3
 """Replays of one stored log tried before its verification is given up (workers kept dying)."""
@@ -158,13 +165,18 @@ class Verifier:
         """Assemble, store and judge one ended episode, and tell the listeners."""
         log_ = await assemble(self.db, episode_id)
         blob = episode.encode(log_)
-        async with self.db.session() as s, s.begin():
-            await s.execute(update(Episode).where(Episode.id == episode_id).values(log=blob))
+        async with self.db.session() as s:
             task_id, count_frames = (
                 await s.execute(
                     select(Episode.task_id, Episode.count_frames).where(Episode.id == episode_id)
                 )
             ).one()
+
+        async def store_log() -> None:
+            async with self.db.session() as s, s.begin():
+                await s.execute(update(Episode).where(Episode.id == episode_id).values(log=blob))
+
+        await _retrying(store_log, f"storing the log of {episode_id}")
         task = self.tasks.get(task_id or "")
         names = (task.statistics or None) if task is not None else None
         assert log_.end is not None  # assemble gives ended episodes their end
@@ -219,15 +231,33 @@ class Verifier:
         task: Task | None,
         actions_digest: str,
     ) -> bool:
-        async with self.db.session() as s, s.begin():
-            return await store_verdict(
-                self.db, s, episode_id, verdict, emulated, task, actions_digest
-            )
+        async def store() -> bool:
+            async with self.db.session() as s, s.begin():
+                return await store_verdict(
+                    self.db, s, episode_id, verdict, emulated, task, actions_digest
+                )
+
+        return await _retrying(store, f"storing the verdict of {episode_id}")
 
     def _done(self, episode_id: str, task: asyncio.Task[None]) -> None:
         self._jobs.pop(episode_id, None)
         if not task.cancelled() and task.exception() is not None:
             log.error("verifying %s failed", episode_id, exc_info=task.exception())
+
+
+async def _retrying(write: Callable[[], Awaitable[T]], what: str) -> T:
+    """``write()``, tried again while the database is busy.
+
+    SQLite has one writer; when many episodes end at once, the others can hold it for longer
+    than its busy timeout. The verdict then waits rather than being lost until the next start.
+    """
+    for delay in RETRY_DELAYS:
+        try:
+            return await write()
+        except OperationalError as err:
+            log.warning("%s: %s; trying again in %g s", what, err.orig, delay)
+            await asyncio.sleep(delay)
+    return await write()
 
 
 async def store_verdict(

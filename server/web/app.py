@@ -26,6 +26,7 @@ from crowdplay.server.study.payments import settle
 from crowdplay.server.study.progress import SessionProgress
 from crowdplay.server.study.tasks import load_tasks
 from crowdplay.server.web import errors
+from crowdplay.server.web.compression import decline_per_message_deflate
 from crowdplay.server.web.console import console
 from crowdplay.server.web.library import library
 from crowdplay.server.web.lobby import lobby
@@ -135,7 +136,12 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
 
 
 def hypercorn_config(host: str, port: int) -> Config:
-    """How Hypercorn serves the app: the protocol's message limit applies before any buffering."""
+    """How Hypercorn serves the app.
+
+    The protocol's message limit applies before any buffering, and WebSocket messages are not
+    compressed (:mod:`~crowdplay.server.web.compression`).
+    """
+    decline_per_message_deflate()
     config = Config()
     config.bind = [f"{host}:{port}"]
     config.accesslog = None

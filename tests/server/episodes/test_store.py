@@ -6,6 +6,7 @@ database (bad chunks, garbage, a doctored replay) run on SQLite only.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from typing import Any
 
@@ -15,6 +16,8 @@ from quart.typing import TestClientProtocol as Client
 from sqlalchemy import func, select
 
 from crowdplay import episode
+from crowdplay.errors import BadRequest
+from crowdplay.server.episodes import Ack
 from crowdplay.server.models import Chunk
 from crowdplay.verifier import record
 from tests.server.conftest import join, server_state
@@ -127,6 +130,35 @@ async def test_a_conflicting_resend_is_refused(app: Quart, client: Client) -> No
     assert answers[2]["type"] == "error" and "different content" in answers[2]["error"]
     stored = await server_state(app).episodes.assemble(issued["episode_id"])
     assert list(stored.actions[0]) == messages[0]["actions"][0]
+
+
+@pytest.mark.postgresql
+async def test_chunks_that_arrive_together_share_one_transaction_and_a_bad_one_fails_alone(
+    app: Quart, client: Client
+) -> None:
+    store = server_state(app).episodes
+    firsts: list[tuple[str, dict[str, Any]]] = []
+    for _ in range(6):
+        p = await join(client)
+        issued = await p.new_episode()
+        firsts.append((issued["episode_id"], split_log(p.play(issued, 300, partial=True))[0]))
+    wrong_seq = {**firsts[-1][1], "seq": 3}
+    submitted = [*firsts[:-1], (firsts[-1][0], wrong_seq)]
+    batches = store.commits.batches
+    # Submitted in one turn of the event loop: they wait together for one transaction.
+    outcomes = await asyncio.gather(
+        *(store.ingest(episode_id, message) for episode_id, message in submitted),
+        return_exceptions=True,
+    )
+    assert store.commits.batches == batches + 1
+    assert [o.seq for o in outcomes[:-1] if isinstance(o, Ack)] == [0] * 5, outcomes
+    assert isinstance(outcomes[-1], BadRequest), outcomes[-1]
+    assert "expected chunk seq 0, got 3" in str(outcomes[-1])
+    for episode_id, _ in firsts[:-1]:
+        assert await _chunk_rows(app, episode_id) == 1
+    assert await _chunk_rows(app, firsts[-1][0]) == 0
+    # The refused episode goes on from where it was.
+    assert (await store.ingest(*firsts[-1])).seq == 0
 
 
 async def test_garbage_messages_get_errors_not_crashes(client: Client) -> None:
