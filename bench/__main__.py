@@ -18,6 +18,10 @@ def main() -> int:
         ("verifier replay vs bare ale-py act loop", engine.verifier_vs_bare),
         ("WebAssembly (Node) vs native ale-py", engine.wasm_vs_native),
         ("simulated participants streaming to one server", participants.participants),
+        (
+            "simulated participants, verification deferred to each episode's end",
+            participants.ingestion,
+        ),
         ("simulated pairs streaming inputs through the match relay", pairs.pairs),
         ("processed transitions: replay + preprocessing, workers", datasets.processed_throughput),
     ]:

@@ -189,12 +189,45 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[int(q * (len(ordered) - 1))] if ordered else -1.0
 
 
-def run_level(n: int, messages: list[dict[str, Any]], workdir: Path) -> dict[str, float]:
-    """Start a server, stream ``n`` participants at once, return the figures."""
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) of process ``pid`` and of its live child processes."""
+
+    def own(p: int) -> float:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def children(p: int) -> set[int]:
+        found: set[int] = set()
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                found |= {int(c) for c in (task / "children").read_text().split()}
+        return found
+
+    descendants, todo = set(), children(pid)
+    while todo:  # the workers are the children of multiprocessing's fork server
+        descendants |= todo
+        todo = {c for p in todo for c in children(p)} - descendants
+    return own(pid), sum(own(c) for c in descendants)
+
+
+def run_level(
+    n: int, messages: list[dict[str, Any]], workdir: Path, *, deferred: bool = False
+) -> dict[str, float]:
+    """Start a server, stream ``n`` participants at once, return the figures.
+
+    ``deferred``: the server follows nothing live (``CROWDPLAY_LIVE_WORKERS=0``); every episode
+    is verified after its end by one replay of its stored log, in two verifier processes.
+    """
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    db = workdir / f"bench-{n}.sqlite"
+    name = f"deferred_{n}" if deferred else str(n)
+    db = workdir / f"bench-{name}.sqlite"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if deferred:
+        env |= {"CROWDPLAY_LIVE_WORKERS": "0", "CROWDPLAY_VERIFIER_WORKERS": "2"}
     server = subprocess.Popen(
         [
             sys.executable,
@@ -234,10 +267,13 @@ def run_level(n: int, messages: list[dict[str, Any]], workdir: Path) -> dict[str
             _all(base, sessions, messages, [spread + i * CHUNK_SECONDS / n for i in range(n)])
         )
         streamed = time.monotonic()
+        ingest_cpu, _ = _cpu_seconds(server.pid)
+        web_cpu, replay_cpu = _cpu_seconds(server.pid)
         while (
             _count(db, "status = 'ended' AND verdict_status IS NULL")
             and time.monotonic() < streamed + 900
         ):
+            web_cpu, replay_cpu = _cpu_seconds(server.pid)  # before the workers stop
             time.sleep(0.25)
         drained = time.monotonic() - streamed
         accepted = _count(db, "verdict_status = 'accepted'")
@@ -257,24 +293,32 @@ def run_level(n: int, messages: list[dict[str, Any]], workdir: Path) -> dict[str
     latencies = [x for r in results for x in r.latencies]
     lags = [x for r in results for x in r.lags]
     sent = n * len(messages)
+    played_minutes = sent * CHUNK_SECONDS / 60
+    prefix = f"participants_{name}"
     return {
-        f"participants_{n}_chunks_sent": sent,
-        f"participants_{n}_chunks_lost": sum(r.lost for r in results),
-        f"participants_{n}_late_sends": sum(r.late for r in results),
+        f"{prefix}_chunks_sent": sent,
+        f"{prefix}_chunks_lost": sum(r.lost for r in results),
+        f"{prefix}_late_sends": sum(r.late for r in results),
         # One progress message is due per chunk (the interval is the chunk's second).
-        f"participants_{n}_progress_received": sum(r.progress for r in results),
-        f"participants_{n}_progress_due": sent,
-        f"participants_{n}_ack_p50_ms": 1000 * _percentile(latencies, 0.5),
-        f"participants_{n}_ack_p99_ms": 1000 * _percentile(latencies, 0.99),
-        f"participants_{n}_live_lag_p50_ms": 1000 * _percentile(lags, 0.5),
-        f"participants_{n}_live_lag_p99_ms": 1000 * _percentile(lags, 0.99),
-        f"participants_{n}_verify_drain_s": drained,
-        f"participants_{n}_accepted": accepted,
-        f"participants_{n}_replays_per_accepted": per_episode,
-        f"participants_{n}_emulated_over_played": ratio,
-        f"participants_{n}_emulated_once": once,
-        f"participants_{n}_clients_failed": sum(1 for r in results if r.errors),
-        f"participants_{n}_shutdown_s": shutdown,
+        f"{prefix}_progress_received": sum(r.progress for r in results),
+        f"{prefix}_progress_due": sent,
+        f"{prefix}_ack_p50_ms": 1000 * _percentile(latencies, 0.5),
+        f"{prefix}_ack_p99_ms": 1000 * _percentile(latencies, 0.99),
+        f"{prefix}_live_lag_p50_ms": 1000 * _percentile(lags, 0.5),
+        f"{prefix}_live_lag_p99_ms": 1000 * _percentile(lags, 0.99),
+        f"{prefix}_verify_drain_s": drained,
+        f"{prefix}_accepted": accepted,
+        f"{prefix}_replays_per_accepted": per_episode,
+        f"{prefix}_emulated_over_played": ratio,
+        f"{prefix}_emulated_once": once,
+        f"{prefix}_clients_failed": sum(1 for r in results if r.errors),
+        f"{prefix}_shutdown_s": shutdown,
+        # CPU per minute of play: the server process while the participants streamed (web
+        # layer, storage), then the server process and its worker processes (live replay,
+        # verification) when the last verdict was stored.
+        f"{prefix}_ingest_cpu_s_per_participant_min": ingest_cpu / played_minutes,
+        f"{prefix}_web_cpu_s_per_participant_min": web_cpu / played_minutes,
+        f"{prefix}_replay_cpu_s_per_participant_min": replay_cpu / played_minutes,
     }
 
 
@@ -317,4 +361,19 @@ def participants(levels: tuple[int, ...] = (50, 100, 200), seconds: int = 20) ->
             if ok:
                 sustained = n
     figures["participants_sustained"] = sustained
+    return figures
+
+
+def ingestion(levels: tuple[int, ...] = (1000,), seconds: int = 20) -> dict[str, float]:
+    """Figures for ``levels`` participants with verification deferred to each episode's end.
+
+    The server stores chunks and follows nothing live; every episode is verified afterwards
+    (``participants_deferred_<n>_verify_drain_s``). The goal (issue "A thousand participants"):
+    1,000 participants, p99 ack within 250 ms, no chunk lost, every episode verified.
+    """
+    messages = _messages(seconds)
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="crowdplay-bench-") as tmp:
+        for n in levels:
+            figures.update(run_level(n, messages, Path(tmp), deferred=True))
     return figures

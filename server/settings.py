@@ -46,7 +46,10 @@ class Settings:
         wasm_dir: the emulator's JS surface (``wasm/engine.mjs``).
         abandon_after: seconds without a chunk after which an open episode is abandoned.
         verifier_workers: processes that replay finished episodes.
-        live_workers: processes that follow open episodes for live statistics.
+        live_workers: processes that follow open episodes for live statistics; 0 for none
+            (no live panel values; each episode is verified after its end by one replay of its
+            stored log, by the verifier's workers: verification deferred, for the most
+            participants per server).
         progress_interval: seconds between two live progress messages to one participant.
         max_chunk_frames: the most frames one chunk may carry.
         checkpoint_interval: K, frames between checkpoints, for new episodes.
@@ -88,15 +91,16 @@ class Settings:
         if (
             self.abandon_after <= 0
             or self.verifier_workers < 1
-            or self.live_workers < 1
+            or self.live_workers < 0
             or self.max_chunk_frames < 1
             or self.progress_interval < 0
             or not self.realtime_slack >= 0
             or not self.hello_timeout > 0
         ):
             raise ConfigError(
-                "abandon_after, verifier_workers, live_workers and max_chunk_frames must be "
-                "positive (hello_timeout too), progress_interval and realtime_slack not negative"
+                "abandon_after, verifier_workers and max_chunk_frames must be positive "
+                "(hello_timeout too); live_workers, progress_interval and realtime_slack not "
+                "negative"
             )
         if self.max_chunk_frames < self.checkpoint_interval:
             raise ConfigError("max_chunk_frames must be at least checkpoint_interval")

@@ -72,19 +72,24 @@ class LiveReplays:
     """
 
     def __init__(self, workers: int, load_log: Callable[[str], Awaitable[EpisodeLog]]) -> None:
+        self.enabled = workers > 0
+        """False with no workers: nothing is followed (no live values; every episode is
+        verified after its end by one replay of its stored log: verification deferred)."""
         self.pool = WorkerPool(serve, workers, "live")
         self._load_log = load_log
         self._follows: dict[str, _Follow] = {}
 
     def prepare(self, episode: Followed) -> None:
         """Set up the live replay of a newly issued episode, before its first chunk comes."""
-        if episode.episode_id not in self._follows:
+        if self.enabled and episode.episode_id not in self._follows:
             follow = self._follows[episode.episode_id] = _Follow(episode)
             follow.pending.append(_Prepare())
             self._pump(follow)
 
     def submit(self, episode: Followed, chunk: ChunkData) -> None:
         """Follow ``chunk``, just stored, of an open episode (returns at once)."""
+        if not self.enabled:
+            return
         follow = self._follows.get(episode.episode_id)
         if follow is None:
             follow = self._follows[episode.episode_id] = _Follow(episode)
@@ -98,6 +103,8 @@ class LiveReplays:
 
     def watch(self, episode: Followed, watcher: Watcher) -> Callable[[], None]:
         """Call ``watcher`` with each new live value of an open episode; returns how to stop."""
+        if not self.enabled:
+            return lambda: None
         follow = self._follows.get(episode.episode_id)
         if follow is None:
             follow = self._follows[episode.episode_id] = _Follow(episode)

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import multiprocessing
+import os
 import queue
 import threading
 import zlib
@@ -39,12 +41,14 @@ class Worker:
     Args:
         target: the process's loop, called with its end of the pipe.
         name: for logs and the process title.
+        niceness: added to the process's scheduling niceness (``os.nice``): work that can
+            wait gives the CPU to the event loop's acknowledgements.
     """
 
-    def __init__(self, target: Callable[[Connection], None], name: str) -> None:
+    def __init__(self, target: Callable[[Connection], None], name: str, niceness: int = 0) -> None:
         # forkserver: the server process holds threads (aiosqlite), which fork would copy.
         self._context = multiprocessing.get_context("forkserver")
-        self._target = target
+        self._target = target if niceness == 0 else functools.partial(_run_niced, target, niceness)
         self.name = name
         self.restarts = 0
         """How many times the process died and was replaced."""
@@ -145,12 +149,16 @@ class WorkerPool:
         target: each process's loop.
         workers: how many processes.
         name: the pool's name, for logs.
+        niceness: the processes' added niceness (:class:`Worker`).
     """
 
-    def __init__(self, target: Callable[[Connection], None], workers: int, name: str) -> None:
+    def __init__(
+        self, target: Callable[[Connection], None], workers: int, name: str, niceness: int = 0
+    ) -> None:
         self._target = target
         self._count = max(1, workers)
         self._name = name
+        self._niceness = niceness
         self._workers: list[Worker] = []
         self._closed = False
 
@@ -163,7 +171,10 @@ class WorkerPool:
         if self._closed:
             raise WorkerLost(f"the {self._name} workers have been stopped")
         if not self._workers:
-            self._workers = [Worker(self._target, f"{self._name}-{i}") for i in range(self._count)]
+            self._workers = [
+                Worker(self._target, f"{self._name}-{i}", self._niceness)
+                for i in range(self._count)
+            ]
         return self._workers[zlib.crc32(key.encode()) % self._count]
 
     @property
@@ -177,3 +188,10 @@ class WorkerPool:
         for worker in self._workers:
             worker.close(timeout)
         self._workers = []
+
+
+def _run_niced(target: Callable[[Connection], None], niceness: int, conn: Connection) -> None:
+    """Run ``target`` in this process at a lower priority (a process may always lower its own)."""
+    with contextlib.suppress(OSError):
+        os.nice(niceness)
+    target(conn)

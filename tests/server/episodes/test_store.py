@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +19,11 @@ from sqlalchemy import func, select
 
 from crowdplay import episode
 from crowdplay.errors import BadRequest
+from crowdplay.server import create_app
 from crowdplay.server.episodes import Ack
 from crowdplay.server.models import Chunk
 from crowdplay.verifier import record
-from tests.server.conftest import join, server_state
+from tests.server.conftest import join, server_settings, server_state
 from tests.streaming import split_log
 
 
@@ -159,6 +162,31 @@ async def test_chunks_that_arrive_together_share_one_transaction_and_a_bad_one_f
     assert await _chunk_rows(app, firsts[-1][0]) == 0
     # The refused episode goes on from where it was.
     assert (await store.ingest(*firsts[-1])).seq == 0
+
+
+async def test_with_no_live_replay_an_episode_is_verified_once_from_its_stored_log(
+    tmp_path: Path,
+) -> None:
+    """``CROWDPLAY_LIVE_WORKERS=0``: no progress while playing, one replay after the end, in a
+    verifier process running below the server's priority."""
+    app = create_app(server_settings(tmp_path, live_workers=0))
+    async with app.test_app():
+        p = await join(app.test_client())
+        issued = await p.new_episode()
+        log = p.play(issued, 20_000)
+        answers = await p.stream(issued["episode_id"], split_log(log))
+        assert [a["type"] for a in answers[1:]] == ["ack"] * (len(answers) - 1)
+        verifier = server_state(app).verifier
+        verdict = await verifier.wait(issued["episode_id"], 60)
+        assert verdict is not None and verdict.status == "accepted", verdict
+        assert p.progress == []
+        row = await server_state(app).episodes.get(issued["episode_id"])
+        assert row is not None and row.emulated_frames == log.checkpoints[-1].frame
+        (worker,) = verifier.pool.workers
+        assert worker.pid is not None
+        assert (
+            os.getpriority(os.PRIO_PROCESS, worker.pid) >= os.getpriority(os.PRIO_PROCESS, 0) + 10
+        )
 
 
 async def test_garbage_messages_get_errors_not_crashes(client: Client) -> None:
