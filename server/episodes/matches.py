@@ -297,6 +297,10 @@ class Match:
 
     # -- storing -----------------------------------------------------------------------------
 
+    def _next_checkpoint(self) -> int:
+        """The first checkpoint frame after the stored ones."""
+        return (self.committed // self.interval + 1) * self.interval
+
     def _storable(self) -> bool:
         """Whether :meth:`_advance` could store something now.
 
@@ -305,7 +309,7 @@ class Match:
         """
         if self.ended is not None:
             return False
-        nxt = (self.committed // self.interval + 1) * self.interval
+        nxt = self._next_checkpoint()
         if self.seats[0].end is not None and self.seats[1].end is not None:
             return True
         return self.confirmed >= nxt and all(nxt in s.digests for s in self.seats)
@@ -342,7 +346,7 @@ class Match:
         async with self._lock:
             while self.ended is None:
                 ends = [self.seats[0].end, self.seats[1].end]
-                nxt = (self.committed // self.interval + 1) * self.interval
+                nxt = self._next_checkpoint()
                 if ends[0] is not None and ends[1] is not None and ends[0][1].frame <= nxt:
                     await self._settle_end(ends[0], ends[1])
                     return
