@@ -110,7 +110,6 @@ class Match:
         self.clock = clock
         now = clock()
         self.seats = [_Seat(gone_since=now), _Seat(gone_since=now)]
-        self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._storing: asyncio.Task[None] | None = None
         """The background store (one at a time; see :meth:`_advance_soon`)."""
@@ -342,21 +341,23 @@ class Match:
                 await self._tell(seat, {"type": "error", "error": f"storing failed: {err}"})
 
     async def _advance(self) -> None:
-        """Store every checkpoint (and the end) both seats agree on; report disagreements."""
-        async with self._lock:
-            while self.ended is None:
-                ends = [self.seats[0].end, self.seats[1].end]
-                nxt = self._next_checkpoint()
-                if ends[0] is not None and ends[1] is not None and ends[0][1].frame <= nxt:
-                    await self._settle_end(ends[0], ends[1])
-                    return
-                claims = [self.seats[0].digests.get(nxt), self.seats[1].digests.get(nxt)]
-                if claims[0] is None or claims[1] is None or self.confirmed < nxt:
-                    return
-                if claims[0] != claims[1]:
-                    await self._desync(nxt, claims[0], claims[1])
-                    return
-                await self._store(nxt, claims[0], None)
+        """Store every checkpoint (and the end) both seats agree on; report disagreements.
+
+        Run by one background store at a time (:meth:`_advance_soon`).
+        """
+        while self.ended is None:
+            ends = [self.seats[0].end, self.seats[1].end]
+            nxt = self._next_checkpoint()
+            if ends[0] is not None and ends[1] is not None and ends[0][1].frame <= nxt:
+                await self._settle_end(ends[0], ends[1])
+                return
+            claims = [self.seats[0].digests.get(nxt), self.seats[1].digests.get(nxt)]
+            if claims[0] is None or claims[1] is None or self.confirmed < nxt:
+                return
+            if claims[0] != claims[1]:
+                await self._desync(nxt, claims[0], claims[1])
+                return
+            await self._store(nxt, claims[0], None)
 
     async def _settle_end(
         self, first: tuple[str, Checkpoint], second: tuple[str, Checkpoint]
