@@ -28,10 +28,16 @@ def test_human_paced_play_raises_no_flag(page: Page, server: Server, task_id: st
         player.play(3, seed=7 * len(task_id) + rounds, fire=0.6)
         rounds += 1
     final = player.finish()
+    played = 0
     for shown in final["episodes"]:
         log = from_dict(player.fetch_log(shown["episodeId"]))
         result = audit(log)
         (human,) = result.players
         print(task_id, shown["episodeId"], result.to_dict())  # the calibration's figures
         assert result.flags == (), result
-        assert human.unexplained_changes == 0.0  # every action change came from a key
+        # A game over just before finish() leaves a last episode of a few frames with no change
+        # (unexplained_changes is then None, a share of nothing); every change made came from a key.
+        if human.changes:
+            assert human.unexplained_changes == 0.0
+            played += human.frames
+    assert played >= 20 * 60 - 60, played
