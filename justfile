@@ -11,7 +11,7 @@ default:
 # Install system packages, the Python environment, the WebAssembly build and its native twin (idempotent, quick when done).
 setup: system python wasm native
 
-# Debian packages the project needs (Emscripten, Node.js, g++ for the native emulator, Chromium for the end-to-end tests, PostgreSQL for the tests' throwaway clusters); installed only when missing.
+# Debian packages the project needs (Emscripten, Node.js, g++ for the native emulator, Chromium for the end-to-end tests, PostgreSQL for the tests' throwaway clusters, HAProxy in front of several instances); installed only when missing.
 system:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -21,6 +21,7 @@ system:
     command -v g++ >/dev/null || missing+=(g++)
     [ -x /usr/bin/chromium ] || missing+=(chromium)
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+    command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
     if [ ${#missing[@]} -gt 0 ]; then
         echo "installing Debian packages: ${missing[*]}"
         if [ "$(id -u)" != 0 ]; then echo "need root (or sudo) for apt-get install ${missing[*]}" >&2; exit 1; fi
