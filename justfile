@@ -69,6 +69,10 @@ serve *ARGS: setup
     mkdir -p .crowdplay
     {{venv}}/bin/crowdplay serve --db .crowdplay/crowdplay.sqlite {{ARGS}}
 
+# Several server instances on one PostgreSQL database behind HAProxy (a throwaway local cluster unless --db-url or CROWDPLAY_DB_URL names one); docs/deploy.md.
+cluster *ARGS: setup
+    {{venv}}/bin/crowdplay cluster {{ARGS}}
+
 # Run the whole test suite, end-to-end browser tests included (sets up first).
 test *ARGS: setup venv-d3rlpy
     {{python}} -m pytest {{ARGS}}

@@ -1,13 +1,17 @@
-"""``crowdplay serve``, ``worker``, ``episodes``, ``stats recompute`` and ``payments``."""
+"""``crowdplay serve``, ``cluster``, ``worker``, ``episodes``, ``stats recompute``, ``payments``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import signal
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +32,28 @@ __all__ = ["register"]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``serve``, ``worker``, ``episodes``, ``stats`` and ``payments`` to the command line."""
+    """Add ``serve``, ``cluster``, ``worker``, ``episodes``, ``stats`` and ``payments``."""
     serve = commands.add_parser("serve", help="run the participant server")
     serve.add_argument("--tasks", type=Path, help="tasks file (TOML); default: the demo tasks")
     _database_arguments(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.set_defaults(handler=_serve)
+
+    cluster = commands.add_parser(
+        "cluster",
+        help="several serve instances on one PostgreSQL database behind HAProxy, on this machine",
+    )
+    cluster.add_argument("--tasks", type=Path, help="tasks file (TOML); default: the demo tasks")
+    cluster.add_argument("--instances", type=int, default=2, help="serve processes (default 2)")
+    cluster.add_argument(
+        "--db-url",
+        help="PostgreSQL URL (default: CROWDPLAY_DB_URL; without one, a throwaway local cluster "
+        "whose data is deleted when this command stops)",
+    )
+    cluster.add_argument("--host", default="127.0.0.1", help="balancer's address (127.0.0.1)")
+    cluster.add_argument("--port", type=int, default=8000, help="balancer's port (default 8000)")
+    cluster.set_defaults(handler=_cluster)
 
     episodes = commands.add_parser("episodes", help="list the episodes in a server database")
     _database_arguments(episodes)
@@ -147,6 +166,51 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         if lock is not None:
             lock.release()
+    return 0
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    """Run a local multi-instance setup (server/cluster.py) until SIGINT or SIGTERM."""
+    from crowdplay.server.cluster import Cluster
+    from crowdplay.server.local_postgres import local_postgres
+
+    db_url = args.db_url or os.environ.get("CROWDPLAY_DB_URL")
+    env = {"CROWDPLAY_TASKS_FILE": str(args.tasks.resolve())} if args.tasks else {}
+    folder = Path(tempfile.mkdtemp(prefix="crowdplay-cluster-"))
+    stopping: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda number, _frame: stopping.append(number))
+    with contextlib.ExitStack() as stack:
+        if db_url is None:
+            url = stack.enter_context(local_postgres(", or name a server with --db-url"))
+            db_url = url.render_as_string(hide_password=False)
+            print("database: a throwaway PostgreSQL cluster (deleted when this stops)")
+        try:
+            cluster = Cluster(
+                folder, db_url, instances=args.instances, host=args.host, port=args.port, env=env
+            )
+            cluster.start()
+        except (ValueError, RuntimeError) as err:
+            print(f"crowdplay cluster: {err}", file=sys.stderr)
+            return 2
+        stack.callback(cluster.stop)
+        ports = ", ".join(f"{i.name} :{i.port}" for i in cluster.instances.values())
+        print(
+            f"CrowdPlay is running as {args.instances} instances ({ports}) behind HAProxy\n"
+            f"  participants: {cluster.url}/\n"
+            f"  researchers:  {cluster.url}/research (console)\n"
+            f"  researcher token: {cluster.admin_token}\n"
+            f"  logs and balancer configuration: {folder}\n"
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
+        reported: set[str] = set()
+        while not stopping:
+            time.sleep(0.5)
+            for name in set(cluster.instances) - set(cluster.alive()) - reported:
+                print(f"instance {name} stopped (see {cluster.instances[name].log})", flush=True)
+                reported.add(name)
+        print("stopping...", flush=True)
     return 0
 
 

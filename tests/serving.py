@@ -17,7 +17,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RunningServer", "start_server", "descendants", "alive"]
+__all__ = ["RunningServer", "alive", "descendants", "free_port", "start_server"]
 
 CROWDPLAY = str(Path(sys.executable).with_name("crowdplay"))
 STARTUP_SECONDS = 60.0
@@ -50,7 +50,7 @@ class RunningServer:
         return time.monotonic() - started
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -64,7 +64,7 @@ def start_server(
     Raises:
         RuntimeError: it exited or did not answer in time (its log in the message).
     """
-    db, port = folder / "db.sqlite", _free_port()
+    db, port = folder / "db.sqlite", free_port()
     log = folder / f"server-{port}.log"
     command = [CROWDPLAY, "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)]
     environment = {

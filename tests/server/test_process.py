@@ -16,69 +16,18 @@ import os
 import signal
 import stat
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
-from crowdplay.episode import EnvSpec
-from crowdplay.verifier import record
-from tests.conftest import random_actions
+from tests.http_client import answer, hello, recorded_episode, research_episodes
 from tests.serving import RunningServer, alive, descendants, start_server
-from tests.streaming import split_log
 
 FAST = {"CROWDPLAY_REALTIME_SLACK": "1e9"}  # recorded logs, streamed faster than real time
-
-
-def _post(server: RunningServer, path: str, body: dict[str, Any], token: str = "") -> Any:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(
-        server.url + path, json.dumps(body).encode(), headers, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())
-
-
-def _episode(server: RunningServer, frames: int) -> tuple[str, dict[str, Any], list[Any]]:
-    """A session, an episode, and the chunk messages of a faithful recording of it."""
-    token = _post(server, "/api/sessions", {"task_id": "space_invaders", "consent": True})["token"]
-    issued = _post(server, "/api/episodes", {}, token)
-    log = record(
-        EnvSpec(**issued["env"]),
-        issued["seed"],
-        (random_actions(frames, 3, hold=4),),
-        episode_id=issued["episode_id"],
-    )
-    return token, issued, split_log(log)
-
-
-@contextlib.contextmanager
-def _hello(server: RunningServer, token: str, issued: dict[str, Any]) -> Iterator[ClientConnection]:
-    with connect(server.ws_url + issued["ws_url"], open_timeout=30) as ws:
-        ws.send(json.dumps({"type": "hello", "token": token}))
-        yield ws
-
-
-def _answer(ws: ClientConnection) -> dict[str, Any]:
-    """The next answer that is not a live progress message."""
-    while True:
-        answer: dict[str, Any] = json.loads(ws.recv(timeout=30))
-        if answer["type"] != "progress":
-            return answer
-
-
-def _episodes(server: RunningServer) -> dict[str, dict[str, Any]]:
-    request = urllib.request.Request(
-        server.url + "/api/research/episodes", headers={"Authorization": "Bearer " + "a" * 24}
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return {e["episode_id"]: e for e in json.loads(answer.read())["episodes"]}
 
 
 @pytest.fixture
@@ -100,13 +49,13 @@ def test_a_killed_server_leaves_no_processes_and_a_restart_resumes_the_episode(
 ) -> None:
     server = start_server(folder, env=FAST)
     stop_later(server)
-    token, issued, messages = _episode(server, 3_000)
+    token, issued, messages = recorded_episode(server.url, 3_000)
     half = len(messages) // 2
-    with _hello(server, token, issued) as ws:
-        assert _answer(ws)["type"] == "ready"
+    with hello(server.url, token, issued) as ws:
+        assert answer(ws)["type"] == "ready"
         for message in messages[:half]:
             ws.send(json.dumps(message))
-            assert _answer(ws)["type"] == "ack"
+            assert answer(ws)["type"] == "ack"
         children = descendants(server.process.pid)
         assert children, "the live replay should have started worker processes"
         server.process.send_signal(signal.SIGKILL)
@@ -118,15 +67,15 @@ def test_a_killed_server_leaves_no_processes_and_a_restart_resumes_the_episode(
     assert not left, f"processes outlived the killed server: {left}"
     restarted = start_server(folder, env=FAST)
     try:
-        with _hello(restarted, token, issued) as ws:
-            ready = _answer(ws)
+        with hello(restarted.url, token, issued) as ws:
+            ready = answer(ws)
             assert ready == {"type": "ready", "next_seq": half, "frames": 60 * half}
             for message in messages[half:]:
                 ws.send(json.dumps(message))
-                assert _answer(ws)["type"] == "ack"
-            verdict = _answer(ws)
+                assert answer(ws)["type"] == "ack"
+            verdict = answer(ws)
         assert verdict["type"] == "verdict" and verdict["status"] == "accepted", verdict
-        listed = _episodes(restarted)[issued["episode_id"]]
+        listed = research_episodes(restarted.url)[issued["episode_id"]]
         assert listed["frames"] == messages[-1]["start"] + len(messages[-1]["actions"][0])
     finally:
         restarted.stop()
@@ -136,9 +85,9 @@ def test_a_stopped_server_with_episodes_in_flight_exits_within_seconds(folder: P
     server = start_server(folder, env=FAST)
     with contextlib.ExitStack() as sockets:
         for _ in range(50):
-            token, issued, messages = _episode(server, 600)
-            ws = sockets.enter_context(_hello(server, token, issued))
-            assert _answer(ws)["type"] == "ready"
+            token, issued, messages = recorded_episode(server.url, 600)
+            ws = sockets.enter_context(hello(server.url, token, issued))
+            assert answer(ws)["type"] == "ready"
             for message in messages[:5]:
                 ws.send(json.dumps(message))
         seconds = server.stop(timeout=60)
@@ -174,7 +123,7 @@ def _rss_kib(pid: int) -> int:
 def test_oversized_messages_and_silent_sockets_are_closed(folder: Path) -> None:
     server = start_server(folder, env={"CROWDPLAY_HELLO_TIMEOUT": "1"})
     try:
-        token, issued, _ = _episode(server, 60)
+        token, issued, _ = recorded_episode(server.url, 60)
         before = _rss_kib(server.process.pid)
         for _ in range(10):
             with connect(server.ws_url + issued["ws_url"], max_size=None) as ws:

@@ -25,8 +25,7 @@ from crowdplay.server.models import Episode, Session
 from crowdplay.server.study.payments import payments_csv
 from tests.conftest import lasting_play, random_actions
 from tests.server.conftest import Participant, join, server_settings, server_state
-from tests.server.two_players import lobby
-from tests.server.web.test_relay import grant_of, play, seated
+from tests.server.two_players import grant_of, lobby, play, seated
 
 FRAMES = 1800
 """30 s of play: ``Playtime`` 30 s for each player."""

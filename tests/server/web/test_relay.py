@@ -9,106 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
-from quart.typing import TestWebsocketConnectionProtocol as Socket
 
-from crowdplay.episode import EnvSpec, EpisodeLog
+from crowdplay.episode import EnvSpec
 from crowdplay.server import Settings
 from crowdplay.server.models import Episode
 from crowdplay.verifier import record
 from tests.conftest import random_actions
-from tests.server.conftest import Participant, server_settings, server_state
-from tests.server.two_players import TASKS, lobby, pair
+from tests.server.conftest import server_settings, server_state
+from tests.server.two_players import (
+    TASKS,
+    grant_of,
+    pair,
+    play,
+    play_interval,
+    recorded,
+    seated,
+    send_digest,
+)
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return server_settings(tmp_path, tasks=TASKS)
-
-
-class Seat:
-    """One browser of a pair: its socket and the messages it has received, by type."""
-
-    def __init__(self, ws: Socket) -> None:
-        self.ws = ws
-        self.inbox: list[dict[str, Any]] = []
-
-    async def send(self, message: dict[str, Any] | str) -> None:
-        await self.ws.send(message if isinstance(message, str) else json.dumps(message))
-
-    async def expect(self, kind: str, timeout: float = 20.0) -> dict[str, Any]:
-        """The first message of type ``kind`` (received earlier or now); others are kept."""
-        async with asyncio.timeout(timeout):
-            while True:
-                for i, message in enumerate(self.inbox):
-                    if message["type"] == kind:
-                        return self.inbox.pop(i)
-                self.inbox.append(json.loads(await self.ws.receive()))
-
-
-@asynccontextmanager
-async def seated(client: Client, episode_id: str, p: Participant) -> AsyncIterator[Seat]:
-    async with client.websocket(f"/ws/matches/{episode_id}") as ws:
-        seat = Seat(ws)
-        await seat.send({"type": "hello", "token": p.token})
-        yield seat
-
-
-async def grant_of(p: Participant) -> dict[str, Any]:
-    grant: dict[str, Any] = (await lobby(p, "GET"))["grant"]
-    return grant
-
-
-def recorded(grant: dict[str, Any], frames: int) -> EpisodeLog:
-    """The two-player log both browsers would play for the issued match."""
-    actions = (random_actions(frames, 11, hold=4), random_actions(frames, 12, hold=4))
-    return record(
-        EnvSpec(**grant["env"]),
-        grant["seed"],
-        actions,
-        episode_id=grant["episode_id"],
-        checkpoint_interval=grant["checkpoint_interval"],
-        partial=True,
-    )
-
-
-async def play_interval(seats: tuple[Seat, Seat], log: EpisodeLog, start: int, k: int) -> None:
-    """Both seats send their own actions for frames ``start+1 … k`` and check the relay."""
-    for seat in (0, 1):
-        actions = list(log.actions[seat][start:k])
-        await seats[seat].send({"type": "inputs", "start": start, "actions": actions})
-        relayed = await seats[1 - seat].expect("partner_inputs")
-        assert relayed == {"type": "partner_inputs", "start": start, "actions": actions}
-
-
-async def send_digest(seat: Seat, log: EpisodeLog, k: int) -> None:
-    checkpoint = next(c for c in log.checkpoints if c.frame == k)
-    await seat.send(
-        {
-            "type": "digest",
-            "frame": k,
-            "digest": checkpoint.digest,
-            "rewards": list(checkpoint.rewards),
-        }
-    )
-
-
-async def play(seats: tuple[Seat, Seat], log: EpisodeLog, frames: int, start: int = 0) -> None:
-    """Play ``start … frames`` through the relay, one checkpoint interval at a time."""
-    k_interval = log.checkpoint_interval
-    for k in range(start + k_interval, frames + 1, k_interval):
-        await play_interval(seats, log, k - k_interval, k)
-        for seat in seats:
-            await send_digest(seat, log, k)
-        for seat in seats:
-            assert await seat.expect("committed") == {"type": "committed", "frame": k}
 
 
 async def test_a_pair_plays_a_recorded_log_through_the_relay_and_it_is_accepted(
