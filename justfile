@@ -9,7 +9,7 @@ default:
     @./just --list
 
 # Install system packages, the Python environment, the WebAssembly build and its native twin (idempotent, quick when done).
-setup: system python wasm native
+setup: system python wasm native client-vendor
 
 # Debian packages the project needs (Emscripten, Node.js, g++ for the native emulator, Chromium for the end-to-end tests, PostgreSQL for the tests' throwaway clusters, HAProxy in front of several instances); installed only when missing.
 system:
@@ -63,6 +63,28 @@ wasm:
 # Build the same emulator natively into .cache/native/ (the verifier's two-player backend; skipped when up to date).
 native: python
     {{python}} wasm/build_native.py
+
+# onnxruntime-web's WebAssembly backend, pinned by client/vendor/package-lock.json, into
+# client/vendor/onnxruntime-web/ (served as /static/vendor/onnxruntime-web/; not committed): the
+# browser's runtime for AI policies (docs/policies.md). Skipped when the lock and the file list
+# are unchanged.
+client-vendor:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    files="ort.wasm.bundle.min.mjs ort-wasm-simd-threaded.wasm"
+    out=client/vendor/onnxruntime-web
+    stamp="$out/.installed"
+    want=$( (cat client/vendor/package-lock.json; echo "$files") | sha256sum | cut -d' ' -f1)
+    [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || exit 0
+    command -v npm >/dev/null || { echo "need npm (Debian package npm) for onnxruntime-web" >&2; exit 1; }
+    work=.cache/client-vendor
+    rm -rf "$work" "$out"
+    mkdir -p "$work" "$out"
+    cp client/vendor/package.json client/vendor/package-lock.json "$work"/
+    (cd "$work" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    package="$work/node_modules/onnxruntime-web"
+    for f in $files; do cp "$package/dist/$f" "$out"/; done
+    echo "$want" > "$stamp"
 
 # Run the participant server with the demo tasks on an embedded SQLite file (sets up first).
 serve *ARGS: setup

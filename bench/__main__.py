@@ -6,7 +6,7 @@ import json
 import platform
 import sys
 
-from bench import datasets, engine, pairs, participants
+from bench import datasets, engine, pairs, participants, policy
 from bench.engine import REPO
 
 
@@ -24,6 +24,7 @@ def main() -> int:
         ),
         ("simulated pairs streaming inputs through the match relay", pairs.pairs),
         ("processed transitions: replay + preprocessing, workers", datasets.processed_throughput),
+        ("an AI policy (Nature CNN) in the browser, onnxruntime-web", policy.policy),
     ]:
         print(f"\n== {name}", flush=True)
         figures = bench()

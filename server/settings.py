@@ -44,6 +44,8 @@ class Settings:
         port: port to listen on.
         client_dir: the participant client's files (``client/``; its ``build/`` holds ale.wasm).
         wasm_dir: the emulator's JS surface (``wasm/engine.mjs``).
+        policy_dir: AI policies, ONNX files served as ``/static/policies/<name>.onnx``
+            (docs/policies.md); relative to the working directory like ``db_path``.
         abandon_after: seconds without a chunk after which an open episode is abandoned.
         verifier_workers: processes that replay finished episodes.
         live_workers: processes that follow open episodes for live statistics; 0 for none
@@ -71,6 +73,7 @@ class Settings:
     port: int = 8000
     client_dir: Path = REPO_ROOT / "client"
     wasm_dir: Path = REPO_ROOT / "wasm"
+    policy_dir: Path = Path("policies")
     abandon_after: float = 120.0
     verifier_workers: int = 1
     live_workers: int = 1
@@ -143,6 +146,7 @@ class Settings:
             "port": int,
             "client_dir": Path,
             "wasm_dir": Path,
+            "policy_dir": Path,
             "abandon_after": float,
             "verifier_workers": int,
             "live_workers": int,

@@ -1,6 +1,6 @@
 """The participant's pages (``/``, ``/play/*``, ``/score/*``) and static files.
 
-Static files: the client, its WebAssembly build, engine.mjs.
+Static files: the client, its WebAssembly build, engine.mjs, the AI policies (ONNX).
 """
 
 from __future__ import annotations
@@ -66,6 +66,14 @@ async def wasm_file(name: str) -> Response:
     if not name.endswith((".mjs", ".d.ts")):
         abort(404)
     return await send_from_directory(state().settings.wasm_dir, name)
+
+
+@pages.get("/static/policies/<path:name>")
+async def policy_file(name: str) -> Response:
+    """An AI policy: an ONNX file of the policy folder (``CROWDPLAY_POLICY_DIR``)."""
+    if not name.endswith(".onnx"):
+        abort(404)
+    return await send_from_directory(state().settings.policy_dir, name)
 
 
 @pages.get("/static/<path:name>")
