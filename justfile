@@ -42,7 +42,8 @@ python:
     fi
 
 # d3rlpy's own environment (d3rlpy 2.8 pins gymnasium 1.0.0, so it stays out of .venv): the d3rlpy
-# export test runs a script in it, with Minari for d3rlpy's get_minari. Reinstalled when
+# export test runs a script in it, with Minari for d3rlpy's get_minari; the behaviour-cloning test
+# runs `crowdplay policy train` in it (the train extra: PyTorch, onnx). Reinstalled when
 # pyproject.toml changes.
 venv-d3rlpy:
     #!/usr/bin/env bash
@@ -52,7 +53,7 @@ venv-d3rlpy:
     stamp="$venv/.crowdplay-installed"
     want=$(sha256sum pyproject.toml | cut -d' ' -f1)
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[d3rlpy,minari]' pytest
+        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[d3rlpy,minari,train]' pytest
         echo "$want" > "$stamp"
     fi
 

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from crowdplay.datasets import cli as datasets_cli
+from crowdplay.policies import cli as policies_cli
 from crowdplay.server import cli as server_cli
 from crowdplay.verifier import cli as verifier_cli
 
@@ -21,6 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verifier_cli.register(commands)
     server_cli.register(commands)
     datasets_cli.register(commands)
+    policies_cli.register(commands)
     args = parser.parse_args(argv)
     status: int = args.handler(args)
     return status

@@ -33,6 +33,8 @@ __all__ = [
     "LogIntegrityError",
     "MissingExtra",
     "ExportError",
+    "InvalidPolicy",
+    "UnknownPolicy",
 ]
 
 
@@ -156,3 +158,11 @@ class MissingExtra(Error):
 
 class ExportError(Error):
     """An export cannot be written (an episode failed to regenerate, the output exists)."""
+
+
+class InvalidPolicy(Error):
+    """A policy manifest or model does not fit what CrowdPlay runs; the message names the field."""
+
+
+class UnknownPolicy(Error):
+    """A policy name is not a valid name, or no manifest of that name is in the policy folder."""

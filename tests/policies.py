@@ -102,6 +102,48 @@ def write_nature_cnn(path: Path, n_actions: int = 18, seed: int = 0) -> Path:
     return path
 
 
+def linear_policy(
+    input_type: int = TensorProto.UINT8,
+    input_shape: tuple[int, ...] = OBSERVATION_SHAPE,
+    n_actions: int = 18,
+    extra_output: bool = False,
+) -> onnx.ModelProto:
+    """A small policy (one linear layer over the scaled pixels) with any input and outputs.
+
+    The defaults meet the contract of docs/policies.md; the arguments make the files a policy
+    import must refuse: another input type or shape, another number of actions, two outputs.
+    """
+    size = int(np.prod(input_shape))
+    rng = np.random.default_rng(1)
+    weights = [
+        numpy_helper.from_array(np.array(1 / 255, dtype=np.float32), "scale"),
+        _tensor(rng.normal(0, 0.01, (n_actions, size)), "w"),
+        _tensor(np.zeros(n_actions), "b"),
+    ]
+    nodes = [
+        helper.make_node("Cast", ["obs"], ["obs_float"], to=TensorProto.FLOAT),
+        helper.make_node("Mul", ["obs_float", "scale"], ["x"]),
+        helper.make_node("Flatten", ["x"], ["flat"], axis=1),
+        helper.make_node("Gemm", ["flat", "w", "b"], ["logits"], transB=1),
+    ]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, n_actions])]
+    if extra_output:
+        nodes.append(helper.make_node("Identity", ["logits"], ["value"]))
+        outputs.append(helper.make_tensor_value_info("value", TensorProto.FLOAT, [1, n_actions]))
+    graph = helper.make_graph(
+        nodes,
+        "linear",
+        [helper.make_tensor_value_info("obs", input_type, list(input_shape))],
+        outputs,
+        initializer=weights,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION
+    )
+    onnx.checker.check_model(model)
+    return model
+
+
 def observations(every: int = 30) -> NDArray[np.uint8]:
     """Every ``every``-th frame stack of a 2,400-frame Space Invaders play, ``(n, 4, 84, 84)``.
 

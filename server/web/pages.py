@@ -1,20 +1,26 @@
 """The participant's pages (``/``, ``/play/*``, ``/score/*``) and static files.
 
-Static files: the client, its WebAssembly build, engine.mjs, the AI policies (ONNX).
+Static files: the client, its WebAssembly build, engine.mjs, the AI policies (ONNX), and each
+policy's manifest as JSON (``/api/policies/<name>``; public, as the policy files are).
 """
 
 from __future__ import annotations
 
 import html
+import logging
 
-from quart import Blueprint, Response, abort, send_from_directory
+from quart import Blueprint, Response, abort, jsonify, send_from_directory
 
-from crowdplay.errors import BadRequest
+from crowdplay.errors import BadRequest, InvalidPolicy, NotFound, UnknownPolicy
+from crowdplay.policies import load_policy
 from crowdplay.server.study.assignment import assign
+from crowdplay.server.web.errors import error
 from crowdplay.server.web.library import request_params, request_query
 from crowdplay.server.web.state import state
 
 __all__ = ["pages"]
+
+log = logging.getLogger(__name__)
 
 pages = Blueprint("pages", __name__)
 
@@ -74,6 +80,22 @@ async def policy_file(name: str) -> Response:
     if not name.endswith(".onnx"):
         abort(404)
     return await send_from_directory(state().settings.policy_dir, name)
+
+
+@pages.get("/api/policies/<name>")
+async def policy_manifest(name: str) -> Response:
+    """A policy's manifest (docs/policies.md) as JSON, with ``model_url`` for an ONNX policy."""
+    try:
+        manifest = load_policy(state().settings.policy_dir, name)
+    except UnknownPolicy as err:
+        raise NotFound(f"no policy {name!r}") from err
+    except InvalidPolicy as err:
+        log.error("policy %s cannot be served: %s", name, err)
+        return error(500, f"policy {name}'s manifest or model is invalid (see the server's log)")
+    body = manifest.to_json()
+    if manifest.model_file is not None:
+        body["model_url"] = f"/static/policies/{manifest.model_file}"
+    return jsonify(body)
 
 
 @pages.get("/static/<path:name>")
