@@ -18,6 +18,7 @@ system:
     missing=()
     command -v emcc >/dev/null || missing+=(emscripten)
     command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
     command -v g++ >/dev/null || missing+=(g++)
     [ -x /usr/bin/chromium ] || missing+=(chromium)
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)

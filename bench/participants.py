@@ -23,20 +23,24 @@ import contextlib
 import json
 import os
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import websockets
+from sqlalchemy import NullPool, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.engine import REPO
+from crowdplay.server.cluster import Cluster
+from crowdplay.server.local_postgres import local_postgres
 from crowdplay.verifier import make_env, record
 from tests.streaming import split_log
 
@@ -160,22 +164,34 @@ async def _read(
             result.lags.append(time.monotonic() - result.sent_at[frame])
 
 
-def _count(db: Path, where: str) -> int:
+def _rows(db_url: str, sql: str) -> list[Any]:
+    """The rows of bench-written ``sql`` on the server's database (SQLite or PostgreSQL)."""
+
+    async def query() -> list[Any]:
+        engine = create_async_engine(db_url, poolclass=NullPool)
+        try:
+            async with engine.connect() as conn:
+                return list((await conn.execute(text(sql))).all())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(query())
+
+
+def _count(db_url: str, where: str) -> int:
     """How many episodes in the server's database match ``where`` (bench-written SQL only)."""
-    with sqlite3.connect(db) as conn:
-        (count,) = conn.execute(f"SELECT count(*) FROM episodes WHERE {where}").fetchone()
-        return int(count)
+    ((count,),) = _rows(db_url, f"SELECT count(*) FROM episodes WHERE {where}")
+    return int(count)
 
 
-def _replays(db: Path) -> tuple[float, float, int]:
+def _replays(db_url: str) -> tuple[float, float, int]:
     """Frames emulated over frames played, in all and per accepted episode; how many were 1.0.
 
     Returns ``(total ratio, mean per accepted episode, accepted episodes emulated exactly once)``.
     """
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute(
-            "SELECT frames, emulated_frames FROM episodes WHERE verdict_status = 'accepted'"
-        ).fetchall()
+    rows = _rows(
+        db_url, "SELECT frames, emulated_frames FROM episodes WHERE verdict_status = 'accepted'"
+    )
     played = sum(f for f, _ in rows)
     emulated = sum(e or 0 for _, e in rows)
     per_episode = [(e or 0) / f for f, e in rows if f]
@@ -187,6 +203,12 @@ def _replays(db: Path) -> tuple[float, float, int]:
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[int(q * (len(ordered) - 1))] if ordered else -1.0
+
+
+def _cpu(pids: list[int]) -> tuple[float, float]:
+    """CPU seconds of the server processes ``pids``, and of their worker processes."""
+    pairs = [_cpu_seconds(pid) for pid in pids]
+    return sum(own for own, _ in pairs), sum(workers for _, workers in pairs)
 
 
 def _cpu_seconds(pid: int) -> tuple[float, float]:
@@ -213,49 +235,110 @@ def _cpu_seconds(pid: int) -> tuple[float, float]:
     return own(pid), sum(own(c) for c in descendants)
 
 
+@dataclass
+class Servers:
+    """The server processes of one level: where clients go, the database, the processes."""
+
+    base: str
+    db_url: str
+    pids: list[int]
+
+
+@contextlib.contextmanager
+def _servers(name: str, workdir: Path, env: dict[str, str], instances: int) -> Iterator[Servers]:
+    """The fixed-seed servers of a level, stopped (SIGTERM) when the block ends.
+
+    ``instances`` = 0: one server on a SQLite file. Otherwise that many on a throwaway PostgreSQL
+    behind HAProxy (server/cluster.py).
+    """
+    command = [sys.executable, "-m", "bench.server_process", "--seed", str(SEED)]
+    if instances == 0:
+        port = _free_port()
+        db = workdir / f"bench-{name}.sqlite"
+        server = subprocess.Popen(
+            [*command, "--db", str(db), "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            _wait_answering(base, server)
+            yield Servers(base, f"sqlite+aiosqlite:///{db}", [server.pid])
+        finally:
+            _stop(server)
+        return
+    folder = workdir / f"cluster-{name}"
+    folder.mkdir()
+    with local_postgres() as postgres:
+        db_url = postgres.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+        cluster = Cluster(
+            folder,
+            db_url,
+            instances=instances,
+            port=_free_port(),
+            env=env | {"PYTHONPATH": str(REPO)},
+            command=lambda _host, port: [*command, "--db", "unused", "--port", str(port)],
+        )
+        cluster.start()
+        try:
+            yield Servers(cluster.url, db_url, [i.process.pid for i in cluster.instances.values()])
+        finally:
+            cluster.stop(timeout=SHUTDOWN_TIMEOUT)
+
+
+def _wait_answering(base: str, server: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/api/tasks", timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("bench server did not start") from None
+            time.sleep(0.2)
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=SHUTDOWN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def run_level(
-    n: int, messages: list[dict[str, Any]], workdir: Path, *, deferred: bool = False
+    n: int,
+    messages: list[dict[str, Any]],
+    workdir: Path,
+    *,
+    deferred: bool = False,
+    instances: int = 0,
+    live_workers: int = 1,
+    drain: bool = True,
 ) -> dict[str, float]:
-    """Start a server, stream ``n`` participants at once, return the figures.
+    """Start the servers, stream ``n`` participants at once, return the figures.
 
     ``deferred``: the server follows nothing live (``CROWDPLAY_LIVE_WORKERS=0``); every episode
     is verified after its end by one replay of its stored log, in two verifier processes.
+    ``instances``: 0 for one server on SQLite; otherwise that many on PostgreSQL behind HAProxy
+    (each with the same worker processes). ``live_workers``: each server's live-replay
+    processes (not deferred). ``drain``: wait until every episode has its verdict, and report
+    the verification figures; without it only the streaming is measured.
     """
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     name = f"deferred_{n}" if deferred else str(n)
-    db = workdir / f"bench-{name}.sqlite"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if instances:
+        name += f"_instances_{instances}"
+    if live_workers != 1:
+        name += f"_live_workers_{live_workers}"
+    env = dict(os.environ, PYTHONUNBUFFERED="1", CROWDPLAY_LIVE_WORKERS=str(live_workers))
     if deferred:
         env |= {"CROWDPLAY_LIVE_WORKERS": "0", "CROWDPLAY_VERIFIER_WORKERS": "2"}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bench.server_process",
-            "--db",
-            str(db),
-            "--port",
-            str(port),
-            "--seed",
-            str(SEED),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/api/tasks", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("bench server did not start") from None
-                time.sleep(0.2)
+    with _servers(name, workdir, env, instances) as servers:
+        base = servers.base
         sessions = []
         for _ in range(n):
             token = _post(base + "/api/sessions", {"task_id": "space_invaders", "consent": True})[
@@ -263,39 +346,39 @@ def run_level(
             ]
             sessions.append((token, _post(base + "/api/episodes", {}, token)))
         spread = time.monotonic() + 2.0
+        client_cpu = time.process_time()
         results = asyncio.run(
             _all(base, sessions, messages, [spread + i * CHUNK_SECONDS / n for i in range(n)])
         )
         streamed = time.monotonic()
-        ingest_cpu, _ = _cpu_seconds(server.pid)
-        web_cpu, replay_cpu = _cpu_seconds(server.pid)
+        client_share = (time.process_time() - client_cpu) / (streamed - spread)
+        ingest_cpu, _ = _cpu(servers.pids)
+        web_cpu, replay_cpu = _cpu(servers.pids)
         while (
-            _count(db, "status = 'ended' AND verdict_status IS NULL")
+            drain
+            and _count(servers.db_url, "status = 'ended' AND verdict_status IS NULL")
             and time.monotonic() < streamed + 900
         ):
-            web_cpu, replay_cpu = _cpu_seconds(server.pid)  # before the workers stop
+            web_cpu, replay_cpu = _cpu(servers.pids)  # before the workers stop
             time.sleep(0.25)
         drained = time.monotonic() - streamed
-        accepted = _count(db, "verdict_status = 'accepted'")
-        ratio, per_episode, once = _replays(db)
-    finally:
+        if drain:
+            accepted = _count(servers.db_url, "verdict_status = 'accepted'")
+            ratio, per_episode, once = _replays(servers.db_url)
         stopping = time.monotonic()
-        server.terminate()
-        try:
-            server.wait(timeout=SHUTDOWN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        shutdown = time.monotonic() - stopping
+    shutdown = time.monotonic() - stopping
     errors = sorted({e for r in results for e in r.errors})
     if errors:
         print(f"  N={n}: {len(errors)} distinct client errors, e.g. {errors[:3]}", flush=True)
     latencies = [x for r in results for x in r.latencies]
+    # In steady state: each participant's chunks but the first two and the last two, away from
+    # the seconds when all n connect (within one second) and when all n episodes end.
+    steady = [x for r in results for x in r.latencies[2:-2]]
     lags = [x for r in results for x in r.lags]
     sent = n * len(messages)
     played_minutes = sent * CHUNK_SECONDS / 60
     prefix = f"participants_{name}"
-    return {
+    figures = {
         f"{prefix}_chunks_sent": sent,
         f"{prefix}_chunks_lost": sum(r.lost for r in results),
         f"{prefix}_late_sends": sum(r.late for r in results),
@@ -304,22 +387,29 @@ def run_level(
         f"{prefix}_progress_due": sent,
         f"{prefix}_ack_p50_ms": 1000 * _percentile(latencies, 0.5),
         f"{prefix}_ack_p99_ms": 1000 * _percentile(latencies, 0.99),
+        f"{prefix}_ack_steady_p99_ms": 1000 * _percentile(steady, 0.99),
         f"{prefix}_live_lag_p50_ms": 1000 * _percentile(lags, 0.5),
         f"{prefix}_live_lag_p99_ms": 1000 * _percentile(lags, 0.99),
-        f"{prefix}_verify_drain_s": drained,
-        f"{prefix}_accepted": accepted,
-        f"{prefix}_replays_per_accepted": per_episode,
-        f"{prefix}_emulated_over_played": ratio,
-        f"{prefix}_emulated_once": once,
         f"{prefix}_clients_failed": sum(1 for r in results if r.errors),
+        # The simulated clients' own process: CPU seconds per second while streaming. Near 1.0,
+        # the clients (one event loop) were the bound, not the server.
+        f"{prefix}_client_cpu_share": client_share,
         f"{prefix}_shutdown_s": shutdown,
-        # CPU per minute of play: the server process while the participants streamed (web
-        # layer, storage), then the server process and its worker processes (live replay,
-        # verification) when the last verdict was stored.
+        # CPU per minute of play: the server processes while the participants streamed (web
+        # layer, storage).
         f"{prefix}_ingest_cpu_s_per_participant_min": ingest_cpu / played_minutes,
-        f"{prefix}_web_cpu_s_per_participant_min": web_cpu / played_minutes,
-        f"{prefix}_replay_cpu_s_per_participant_min": replay_cpu / played_minutes,
     }
+    if drain:  # and the server processes and their workers when the last verdict was stored
+        figures |= {
+            f"{prefix}_verify_drain_s": drained,
+            f"{prefix}_accepted": accepted,
+            f"{prefix}_replays_per_accepted": per_episode,
+            f"{prefix}_emulated_over_played": ratio,
+            f"{prefix}_emulated_once": once,
+            f"{prefix}_web_cpu_s_per_participant_min": web_cpu / played_minutes,
+            f"{prefix}_replay_cpu_s_per_participant_min": replay_cpu / played_minutes,
+        }
+    return figures
 
 
 async def _all(
@@ -376,4 +466,45 @@ def ingestion(levels: tuple[int, ...] = (1000,), seconds: int = 20) -> dict[str,
     with tempfile.TemporaryDirectory(prefix="crowdplay-bench-") as tmp:
         for n in levels:
             figures.update(run_level(n, messages, Path(tmp), deferred=True))
+    return figures
+
+
+def scaling(seconds: int = 10) -> dict[str, float]:
+    """1 vs 2 instances and 1 vs 2 live-replay workers, on this machine.
+
+    Instances: 500 participants, verification deferred, on PostgreSQL behind HAProxy
+    (server/cluster.py), streaming only. Workers: 100 participants with live statistics on one
+    server, each chunk replayed live by one or two worker processes. Ratios are 2 over 1 (-1
+    when the figure with 1 is 0).
+    """
+    messages = _messages(seconds)
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="crowdplay-bench-") as tmp:
+        for instances in (1, 2):
+            figures |= run_level(
+                500, messages, Path(tmp), deferred=True, instances=instances, drain=False
+            )
+        for workers in (1, 2):
+            figures |= run_level(100, messages, Path(tmp), live_workers=workers, drain=False)
+    pairs = {
+        "instances": (
+            "participants_deferred_500_instances_1",
+            "participants_deferred_500_instances_2",
+        ),
+        "live_workers": ("participants_100", "participants_100_live_workers_2"),
+    }
+    compared = {
+        "instances": (
+            "ack_p50_ms",
+            "ack_p99_ms",
+            "ack_steady_p99_ms",
+            "ingest_cpu_s_per_participant_min",
+        ),
+        "live_workers": ("live_lag_p50_ms", "live_lag_p99_ms", "progress_received"),
+    }
+    for what, (one, two) in pairs.items():
+        for figure in compared[what]:
+            base = figures[f"{one}_{figure}"]
+            ratio = figures[f"{two}_{figure}"] / base if base > 0 else -1.0
+            figures[f"scaling_{what}_2_over_1_{figure}"] = ratio
     return figures

@@ -18,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,8 @@ class Cluster:
         env: extra environment for every instance (``CROWDPLAY_*`` settings). The secrets come
             from ``CROWDPLAY_SECRET_KEY`` / ``CROWDPLAY_ADMIN_TOKEN`` here or in the environment,
             else are made up for this run (``admin_token`` says which).
+        command: an instance's command line for its host and port; by default ``crowdplay
+            serve`` (the load bench passes its fixed-seed server, bench/server_process.py).
 
     Raises:
         ValueError: fewer than one instance, or a SQLite database.
@@ -67,6 +69,7 @@ class Cluster:
         host: str = "127.0.0.1",
         port: int = 8000,
         env: Mapping[str, str] | None = None,
+        command: Callable[[str, int], list[str]] | None = None,
     ) -> None:
         if instances < 1:
             raise ValueError(f"a cluster needs at least one instance, got {instances}")
@@ -76,6 +79,7 @@ class Cluster:
         self.host = host
         self.port = port
         self.count = instances
+        self.command = command or _serve
         given = {**os.environ, **(env or {})}
         self.admin_token = given.get("CROWDPLAY_ADMIN_TOKEN") or secrets.token_urlsafe(24)
         self.env = {
@@ -114,11 +118,13 @@ class Cluster:
     def _spawn(self, name: str) -> None:
         port = _free_port(self.host)
         log = self.folder / f"{name}.log"
-        command = [sys.executable, "-m", "crowdplay", "serve"]
-        command += ["--host", self.host, "--port", str(port)]
         with log.open("wb") as out:
             process = subprocess.Popen(
-                command, stdout=out, stderr=subprocess.STDOUT, cwd=self.folder, env=self.env
+                self.command(self.host, port),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.folder,
+                env=self.env,
             )
         self.instances[name] = Instance(name, port, process, log)
 
@@ -165,6 +171,10 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _serve(host: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "crowdplay", "serve", "--host", host, "--port", str(port)]
 
 
 def _free_port(host: str) -> int:
