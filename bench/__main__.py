@@ -22,7 +22,7 @@ def main() -> int:
             "simulated participants, verification deferred to each episode's end",
             participants.ingestion,
         ),
-        ("1 vs 2 instances (PostgreSQL, HAProxy), 1 vs 2 live workers", participants.scaling),
+        ("1 vs 2 server instances on PostgreSQL behind HAProxy", participants.scaling),
         ("simulated pairs streaming inputs through the match relay", pairs.pairs),
         ("processed transitions: replay + preprocessing, workers", datasets.processed_throughput),
         ("an AI policy (Nature CNN) in the browser, onnxruntime-web", policy.policy),

@@ -310,11 +310,11 @@ def run_level(n: int, frames: int, workdir: Path) -> dict[str, float]:
             timed_out = True
             print(f"  pairs={n}: stopped after {cap:.0f} s (the level's cap)", flush=True)
         streamed = time.monotonic()
-        while _count(db, "status = 'open' OR verdict_status IS NULL") and (
+        while _count(f"sqlite+aiosqlite:///{db}", "status = 'open' OR verdict_status IS NULL") and (
             time.monotonic() < streamed + VERDICT_WAIT_S
         ):
             time.sleep(0.25)
-        accepted = _count(db, "verdict_status = 'accepted'")
+        accepted = _count(f"sqlite+aiosqlite:///{db}", "verdict_status = 'accepted'")
     finally:
         server.terminate()
         try:

@@ -450,6 +450,11 @@ def participants(levels: tuple[int, ...] = (50, 100, 200), seconds: int = 20) ->
             )
             if ok:
                 sustained = n
+        # 1 vs 2 live-replay workers at 100 participants (the level above is the 1).
+        figures |= run_level(100, messages, Path(tmp), live_workers=2)
+    one, two = "participants_100", "participants_100_live_workers_2"
+    for figure in ("live_lag_p50_ms", "live_lag_p99_ms", "progress_received"):
+        figures[f"scaling_live_workers_2_over_1_{figure}"] = _ratio(figures, two, one, figure)
     figures["participants_sustained"] = sustained
     return figures
 
@@ -470,12 +475,10 @@ def ingestion(levels: tuple[int, ...] = (1000,), seconds: int = 20) -> dict[str,
 
 
 def scaling(seconds: int = 10) -> dict[str, float]:
-    """1 vs 2 instances and 1 vs 2 live-replay workers, on this machine.
+    """1 vs 2 server instances on this machine, and their ratios (2 over 1).
 
-    Instances: 500 participants, verification deferred, on PostgreSQL behind HAProxy
-    (server/cluster.py), streaming only. Workers: 100 participants with live statistics on one
-    server, each chunk replayed live by one or two worker processes. Ratios are 2 over 1 (-1
-    when the figure with 1 is 0).
+    500 participants, verification deferred, on PostgreSQL behind HAProxy (server/cluster.py),
+    streaming only.
     """
     messages = _messages(seconds)
     figures: dict[str, float] = {}
@@ -484,27 +487,15 @@ def scaling(seconds: int = 10) -> dict[str, float]:
             figures |= run_level(
                 500, messages, Path(tmp), deferred=True, instances=instances, drain=False
             )
-        for workers in (1, 2):
-            figures |= run_level(100, messages, Path(tmp), live_workers=workers, drain=False)
-    pairs = {
-        "instances": (
-            "participants_deferred_500_instances_1",
-            "participants_deferred_500_instances_2",
-        ),
-        "live_workers": ("participants_100", "participants_100_live_workers_2"),
-    }
-    compared = {
-        "instances": (
-            "ack_p50_ms",
-            "ack_p99_ms",
-            "ack_steady_p99_ms",
-            "ingest_cpu_s_per_participant_min",
-        ),
-        "live_workers": ("live_lag_p50_ms", "live_lag_p99_ms", "progress_received"),
-    }
-    for what, (one, two) in pairs.items():
-        for figure in compared[what]:
-            base = figures[f"{one}_{figure}"]
-            ratio = figures[f"{two}_{figure}"] / base if base > 0 else -1.0
-            figures[f"scaling_{what}_2_over_1_{figure}"] = ratio
+    one, two = "participants_deferred_500_instances_1", "participants_deferred_500_instances_2"
+    for figure in ("ack_p50_ms", "ack_p99_ms", "ack_steady_p99_ms"):
+        figures[f"scaling_instances_2_over_1_{figure}"] = _ratio(figures, two, one, figure)
+    figure = "ingest_cpu_s_per_participant_min"
+    figures[f"scaling_instances_2_over_1_{figure}"] = _ratio(figures, two, one, figure)
     return figures
+
+
+def _ratio(figures: dict[str, float], two: str, one: str, figure: str) -> float:
+    """``two``'s figure over ``one``'s; -1 when ``one``'s is not positive."""
+    base = figures[f"{one}_{figure}"]
+    return figures[f"{two}_{figure}"] / base if base > 0 else -1.0

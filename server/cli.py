@@ -150,7 +150,7 @@ def _serve(args: argparse.Namespace) -> int:
         f"CrowdPlay is running on {settings.database_label}\n"
         f"  participants: http://{settings.host}:{settings.port}/\n"
         f"  researchers:  http://{settings.host}:{settings.port}/research (console)\n"
-        f"  researcher token: in {settings.db_path}.secrets (or CROWDPLAY_ADMIN_TOKEN)",
+        f"  researcher token: {_token_source(settings)}",
         flush=True,
     )
     stop = asyncio.Event()
@@ -167,6 +167,13 @@ def _serve(args: argparse.Namespace) -> int:
         if lock is not None:
             lock.release()
     return 0
+
+
+def _token_source(settings: Settings) -> str:
+    """Where the researchers' token of a starting server comes from, to say so."""
+    if os.environ.get("CROWDPLAY_ADMIN_TOKEN"):
+        return "CROWDPLAY_ADMIN_TOKEN"
+    return f"in {settings.db_path}.secrets"
 
 
 def _cluster(args: argparse.Namespace) -> int:
@@ -228,7 +235,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
-        tasks = load_tasks(settings.tasks_file)
+        tasks = load_tasks(settings.tasks_file, settings.policy_dir)
         db = Database(settings.database_url)
         queue = VerificationQueue(db, tasks, claim_after=args.claim_after)
     except Error as err:
@@ -268,7 +275,7 @@ def _recompute(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = _settings(args)
-        tasks = load_tasks(settings.tasks_file)
+        tasks = load_tasks(settings.tasks_file, settings.policy_dir)
     except Error as err:
         print(f"crowdplay stats recompute: {err}", file=sys.stderr)
         return 2
