@@ -45,6 +45,7 @@ import websockets
 
 from bench.engine import REPO
 from bench.participants import SEED, _count, _free_port, _percentile, _post
+from bench.server_process import stop, wait_answering
 from crowdplay.episode import EnvSpec, EpisodeLog
 from crowdplay.verifier import record
 
@@ -290,15 +291,7 @@ def run_level(n: int, frames: int, workdir: Path) -> dict[str, float]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/api/tasks", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("bench server did not start") from None
-                time.sleep(0.2)
+        wait_answering(base, server)
         pairs = [_pair(base) for _ in range(n)]
         log = _log(pairs[0][0][1], frames)
         seats: list[_Seat] = []
@@ -316,12 +309,7 @@ def run_level(n: int, frames: int, workdir: Path) -> dict[str, float]:
             time.sleep(0.25)
         accepted = _count(f"sqlite+aiosqlite:///{db}", "verdict_status = 'accepted'")
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
     results = [s.result for s in seats]
     errors = sorted({e for r in results for e in r.errors})
     if errors:

@@ -39,6 +39,7 @@ from sqlalchemy import NullPool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.engine import REPO
+from bench.server_process import stop, wait_answering
 from crowdplay.server.cluster import Cluster
 from crowdplay.server.local_postgres import local_postgres
 from crowdplay.verifier import make_env, record
@@ -265,10 +266,10 @@ def _servers(name: str, workdir: Path, env: dict[str, str], instances: int) -> I
         )
         try:
             base = f"http://127.0.0.1:{port}"
-            _wait_answering(base, server)
+            wait_answering(base, server)
             yield Servers(base, f"sqlite+aiosqlite:///{db}", [server.pid])
         finally:
-            _stop(server)
+            stop(server, SHUTDOWN_TIMEOUT)
         return
     folder = workdir / f"cluster-{name}"
     folder.mkdir()
@@ -287,27 +288,6 @@ def _servers(name: str, workdir: Path, env: dict[str, str], instances: int) -> I
             yield Servers(cluster.url, db_url, [i.process.pid for i in cluster.instances.values()])
         finally:
             cluster.stop(timeout=SHUTDOWN_TIMEOUT)
-
-
-def _wait_answering(base: str, server: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/api/tasks", timeout=2).read()
-            return
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("bench server did not start") from None
-            time.sleep(0.2)
-
-
-def _stop(server: subprocess.Popen[str]) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=SHUTDOWN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
 
 
 def run_level(

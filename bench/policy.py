@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ import numpy as np
 import onnxruntime
 from playwright.sync_api import sync_playwright
 
+from bench.server_process import stop, wait_answering
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.policies import drive_worker, observations, write_nature_cnn
 
@@ -137,20 +137,7 @@ def _server(folder: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "/api/tasks", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the bench's crowdplay serve did not start") from None
-                time.sleep(0.2)
+        wait_answering(url, process)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 15)

@@ -11,12 +11,42 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 from hypercorn.asyncio import serve
 
 from crowdplay.server import Settings, create_app
 from crowdplay.server.web.app import hypercorn_config
+
+
+def wait_answering(url: str, process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """Wait until the server at ``url`` answers (at most a minute).
+
+    Raises:
+        RuntimeError: it exited or did not answer in time.
+    """
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "/api/tasks", timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"the bench's server at {url} did not start") from None
+            time.sleep(0.2)
+
+
+def stop(process: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """SIGTERM, then SIGKILL if it is still running after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""A Nature-CNN policy as an ONNX file, built with ``onnx.helper`` from seeded random weights, and
+"""A Nature-CNN policy as an ONNX file, written by :func:`crowdplay.policies.nature_cnn` from seeded
+random weights, other small ONNX policies built with ``onnx.helper`` (for refusals), and
 the policy worker (client/js/policy.worker.mjs) driven from a page: for the end-to-end test and
 ``just bench``.
 
@@ -27,6 +28,7 @@ from numpy.typing import NDArray
 from onnx import TensorProto, helper, numpy_helper
 from playwright.sync_api import Page
 
+from crowdplay import policies
 from crowdplay.datasets import Preprocessing, processed_trajectory
 from crowdplay.verifier import make_env, record
 from tests.conftest import random_actions
@@ -41,59 +43,26 @@ CONVOLUTIONS = ((32, 8, 4), (64, 4, 2), (64, 3, 1))
 HIDDEN = 512
 
 
-def nature_cnn(n_actions: int = 18, seed: int = 0) -> onnx.ModelProto:
-    """The Nature-CNN graph with random weights drawn from ``seed``."""
+def random_weights(n_actions: int = 18, seed: int = 0) -> dict[str, NDArray[np.float64]]:
+    """He-scaled random Nature-CNN weights drawn from ``seed``, in PyTorch's layouts."""
     rng = np.random.default_rng(seed)
-    weights: list[onnx.TensorProto] = []
-    nodes = [
-        helper.make_node("Cast", ["obs"], ["obs_float"], to=TensorProto.FLOAT),
-        helper.make_node("Mul", ["obs_float", "scale"], ["x0"]),
-    ]
-    weights.append(numpy_helper.from_array(np.array(1 / 255, dtype=np.float32), "scale"))
-    channels, side, x = OBSERVATION_SHAPE[1], OBSERVATION_SHAPE[2], "x0"
+    weights: dict[str, NDArray[np.float64]] = {}
+    channels, side = OBSERVATION_SHAPE[1], OBSERVATION_SHAPE[2]
     for i, (out, kernel, stride) in enumerate(CONVOLUTIONS, start=1):
         fan_in = channels * kernel * kernel
-        w = rng.normal(0, np.sqrt(2 / fan_in), (out, channels, kernel, kernel))
-        b = rng.normal(0, 0.01, out)
-        weights += [_tensor(w, f"conv{i}.w"), _tensor(b, f"conv{i}.b")]
-        nodes += [
-            helper.make_node(
-                "Conv",
-                [x, f"conv{i}.w", f"conv{i}.b"],
-                [f"conv{i}"],
-                kernel_shape=[kernel, kernel],
-                strides=[stride, stride],
-            ),
-            helper.make_node("Relu", [f"conv{i}"], [f"relu{i}"]),
-        ]
-        channels, side, x = out, (side - kernel) // stride + 1, f"relu{i}"
+        weights[f"conv{i}.w"] = rng.normal(0, np.sqrt(2 / fan_in), (out, channels, kernel, kernel))
+        weights[f"conv{i}.b"] = rng.normal(0, 0.01, out)
+        channels, side = out, (side - kernel) // stride + 1
     flat = channels * side * side  # 64 * 7 * 7 = 3136
-    nodes.append(helper.make_node("Flatten", [x], ["flat"], axis=1))
-    x = "flat"
     for name, inputs, outputs in (("fc1", flat, HIDDEN), ("fc2", HIDDEN, n_actions)):
-        w = rng.normal(0, np.sqrt(2 / inputs), (outputs, inputs))
-        b = rng.normal(0, 0.01, outputs)
-        weights += [_tensor(w, f"{name}.w"), _tensor(b, f"{name}.b")]
-        out_name = "logits" if name == "fc2" else name
-        nodes.append(helper.make_node("Gemm", [x, f"{name}.w", f"{name}.b"], [out_name], transB=1))
-        if name == "fc1":
-            nodes.append(helper.make_node("Relu", ["fc1"], ["relu_fc1"]))
-            x = "relu_fc1"
-    graph = helper.make_graph(
-        nodes,
-        "nature_cnn",
-        [helper.make_tensor_value_info("obs", TensorProto.UINT8, list(OBSERVATION_SHAPE))],
-        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, n_actions])],
-        initializer=weights,
-    )
-    model = helper.make_model(
-        graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
-        ir_version=IR_VERSION,
-        producer_name="crowdplay tests/policies.py",
-    )
-    onnx.checker.check_model(model)
-    return model
+        weights[f"{name}.w"] = rng.normal(0, np.sqrt(2 / inputs), (outputs, inputs))
+        weights[f"{name}.b"] = rng.normal(0, 0.01, outputs)
+    return weights
+
+
+def nature_cnn(n_actions: int = 18, seed: int = 0) -> onnx.ModelProto:
+    """The Nature-CNN graph (:func:`crowdplay.policies.nature_cnn`) with random weights."""
+    return policies.nature_cnn(random_weights(n_actions, seed), n_actions)
 
 
 def write_nature_cnn(path: Path, n_actions: int = 18, seed: int = 0) -> Path:
