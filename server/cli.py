@@ -235,7 +235,7 @@ def _worker(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
-        tasks = load_tasks(settings.tasks_file)
+        tasks = load_tasks(settings.tasks_file, settings.policy_dir)
         db = Database(settings.database_url)
         queue = VerificationQueue(db, tasks, claim_after=args.claim_after)
     except Error as err:
@@ -275,7 +275,7 @@ def _recompute(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = _settings(args)
-        tasks = load_tasks(settings.tasks_file)
+        tasks = load_tasks(settings.tasks_file, settings.policy_dir)
     except Error as err:
         print(f"crowdplay stats recompute: {err}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ from typing import Any
 import lz4.frame
 from sqlalchemy import select
 
-from crowdplay.episode import NUM_ACTIONS, Checkpoint, End, EnvSpec, EpisodeLog
+from crowdplay.episode import NUM_ACTIONS, Checkpoint, ControllerRun, End, EnvSpec, EpisodeLog
 from crowdplay.errors import BadRequest, InvalidLog
 from crowdplay.server.database import Database
 from crowdplay.server.models import Chunk, Episode
@@ -31,6 +31,12 @@ __all__ = [
 
 MAX_CLIENT_BYTES = 64 * 1024
 CLIENT_END_REASONS = ("game_over", "truncated", "ended_by_participant")
+HUMAN = "human"
+_HASHED = ("seq", "start", "actions", "checkpoints", "end", "client")
+"""The fields of every chunk's resend hash; ``controllers`` joins them when a chunk has it."""
+
+Runs = tuple[tuple[ControllerRun, ...], ...]
+"""Per player, who controlled the frames (run-length encoded, docs/log-format.md)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,13 @@ class EpisodeContext:
     max_chunk_frames: int
     max_frames: int
     frames: int
+    controllers: tuple[str, ...] | None = None
+    """Who controls each player (the task's seats: ``"human"`` or ``"ai:<policy>"``); None
+    for human throughout."""
+
+    def expected(self) -> tuple[str, ...]:
+        """The controller each player's frames must name."""
+        return self.controllers if self.controllers is not None else (HUMAN,) * self.players
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,8 @@ class ChunkData:
         end: set on the final chunk.
         client: the client's timing for this chunk (free-form, size-limited), or None.
         sha256: hash of the chunk's canonical JSON, to recognise a resend.
+        controllers: per player, who controlled this chunk's frames; None when the chunk does
+            not say (human throughout).
     """
 
     seq: int
@@ -65,6 +80,7 @@ class ChunkData:
     end: End | None
     client: dict[str, Any] | None
     sha256: str
+    controllers: Runs | None = None
 
     @property
     def frames(self) -> int:
@@ -73,7 +89,7 @@ class ChunkData:
 
     def body(self) -> dict[str, Any]:
         """The stored JSON form (what :func:`pack_body` compresses)."""
-        return {
+        body: dict[str, Any] = {
             "actions": [list(a) for a in self.actions],
             "checkpoints": [
                 {"frame": c.frame, "digest": c.digest, "rewards": list(c.rewards)}
@@ -84,6 +100,12 @@ class ChunkData:
             else {"frame": self.end.frame, "reason": self.end.reason},
             "client": self.client,
         }
+        if self.controllers is not None:
+            body["controllers"] = [
+                [{"controller": r.controller, "frames": r.frames} for r in runs]
+                for runs in self.controllers
+            ]
+        return body
 
 
 def parse_chunk(message: dict[str, Any], ctx: EpisodeContext) -> ChunkData:
@@ -112,6 +134,7 @@ def parse_chunk(message: dict[str, Any], ctx: EpisodeContext) -> ChunkData:
             f"the checkpoint interval ({ctx.checkpoint_interval})"
         )
     checkpoints = _checkpoints(message.get("checkpoints"), ctx, seq, start, last, end)
+    controllers = _controllers(message.get("controllers"), ctx, seq, frames)
     client = message.get("client")
     if client is not None:
         if not isinstance(client, dict):
@@ -126,13 +149,15 @@ def parse_chunk(message: dict[str, Any], ctx: EpisodeContext) -> ChunkData:
         end=end,
         client=client,
         sha256=chunk_sha256(message),
+        controllers=controllers,
     )
 
 
 def chunk_sha256(message: dict[str, Any]) -> str:
     """The resend-detection hash of a chunk message, without validating it."""
+    fields = (*_HASHED, "controllers") if message.get("controllers") is not None else _HASHED
     canonical = json.dumps(
-        {k: message.get(k) for k in ("seq", "start", "actions", "checkpoints", "end", "client")},
+        {k: message.get(k) for k in fields},
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -226,6 +251,49 @@ def _checkpoints(
     return tuple(out)
 
 
+def _controllers(value: object, ctx: EpisodeContext, seq: int, frames: int) -> Runs | None:
+    """The chunk's ``controllers`` (optional while every player is human, else required).
+
+    Each player's runs cover the chunk's frames and name that player's seat.
+    """
+    expected = ctx.expected()
+    if value is None:
+        ai = [p for p, who in enumerate(expected) if who != HUMAN]
+        if ai:
+            raise BadRequest(
+                f"chunk {seq}: 'controllers' is required: player {ai[0]} of this episode is "
+                f"played by {expected[ai[0]]!r}"
+            )
+        return None
+    if not isinstance(value, list) or len(value) != ctx.players:
+        raise BadRequest(
+            f"chunk {seq}: 'controllers' must hold one array of runs per player ({ctx.players})"
+        )
+    out = []
+    for player, runs in enumerate(value):
+        where = f"chunk {seq}: controllers[{player}]"
+        if not isinstance(runs, list) or not runs:
+            raise BadRequest(f"{where} must be a non-empty array of {{controller, frames}} runs")
+        parsed = []
+        for i, run in enumerate(runs):
+            if not isinstance(run, dict) or set(run) != {"controller", "frames"}:
+                raise BadRequest(f"{where}[{i}] must be {{controller, frames}}")
+            try:
+                parsed.append(ControllerRun(run["controller"], run["frames"]))
+            except InvalidLog as err:
+                raise BadRequest(f"{where}[{i}]: {err}") from None
+            if run["controller"] != expected[player]:
+                raise BadRequest(
+                    f"{where}[{i}] names {run['controller']!r}, but player {player} of this "
+                    f"episode is played by {expected[player]!r}"
+                )
+        covered = sum(r.frames for r in parsed)
+        if covered != frames:
+            raise BadRequest(f"{where} covers {covered} frames; the chunk has {frames}")
+        out.append(tuple(parsed))
+    return tuple(out)
+
+
 async def assemble(db: Database, episode_id: str) -> EpisodeLog:
     """The episode's log from its stored chunks (partial while the episode is open).
 
@@ -245,10 +313,20 @@ async def assemble(db: Database, episode_id: str) -> EpisodeLog:
     checkpoints: list[Checkpoint] = []
     client: list[Any] = []
     end: End | None = None
+    runs: list[list[ControllerRun]] = [[] for _ in actions]
+    said = False  # whether any chunk named its controllers
     for chunk in chunks:
         body = unpack_body(chunk.body)
+        said = said or body.get("controllers") is not None
         for player, player_actions in enumerate(body["actions"]):
             actions[player] += bytes(player_actions)
+            chunk_runs: list[dict[str, Any]] = (
+                [{"controller": HUMAN, "frames": len(player_actions)}]
+                if body.get("controllers") is None
+                else body["controllers"][player]
+            )
+            for run in chunk_runs:
+                _extend(runs[player], run["controller"], run["frames"])
         checkpoints += [
             Checkpoint(c["frame"], c["digest"], tuple(c["rewards"])) for c in body["checkpoints"]
         ]
@@ -266,4 +344,13 @@ async def assemble(db: Database, episode_id: str) -> EpisodeLog:
         end=end,
         checkpoint_interval=row.checkpoint_interval,
         client={"chunks": client},
+        controllers=tuple(tuple(r) for r in runs) if said else None,
     )
+
+
+def _extend(runs: list[ControllerRun], controller: str, frames: int) -> None:
+    """Append a run, merged into the last one when the controller is the same."""
+    if runs and runs[-1].controller == controller:
+        runs[-1] = ControllerRun(controller, runs[-1].frames + frames)
+    else:
+        runs.append(ControllerRun(controller, frames))

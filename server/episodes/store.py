@@ -291,6 +291,7 @@ class EpisodeStore:
             raise BadRequest(f"episode {episode_id} has ended ({row.end_reason}); no more chunks")
         if seq != row.next_seq:
             raise BadRequest(f"expected chunk seq {row.next_seq}, got {seq!r}")
+        task = self.tasks.get(row.task_id)
         chunk = parse_chunk(
             message,
             EpisodeContext(
@@ -299,6 +300,7 @@ class EpisodeStore:
                 max_chunk_frames=self.max_chunk_frames,
                 max_frames=row.env["max_num_frames_per_episode"],
                 frames=row.frames,
+                controllers=None if task is None else task.controllers(row.env["players"]),
             ),
         )
         self._check_real_time(chunk, row.created_at, now)

@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from crowdplay import episode
-from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.errors import WorkerLost
 from crowdplay.server.database import Database
 from crowdplay.server.episodes.chunks import assemble
@@ -315,7 +314,7 @@ async def store_verdict(
     counted = verdict.counted if accepted else None
     quality_met = None
     if statistics is not None and task is not None:
-        quality_met = meets(task.quality, statistics.get(DEFAULT_AGENT, {}))
+        quality_met = meets(task.quality, statistics.get(task.human_agent, {}))
     stored = verdict.to_dict()
     stored.pop("statistics")
     stored.pop("counted")

@@ -108,9 +108,12 @@ async def settle(db: Database, tasks: Mapping[str, Task], session_id: str) -> bo
         ).all()
         if any(status == "ended" and verdict is None for status, verdict, _, _ in rows):
             return False
-        own = [own_values(st, session_id, owner) for _, _, owner, st in rows if st is not None]
-        values = session_statistics([v for v in own if v is not None])
         task = tasks.get(session.task_id)
+        seat = 0 if task is None else task.human_seat
+        own = [
+            own_values(st, session_id, owner, seat) for _, _, owner, st in rows if st is not None
+        ]
+        values = session_statistics([v for v in own if v is not None])
         treatment = None if task is None else task.treatment(session.treatment)
         payment: dict[str, Any] | None = None
         if treatment is not None:

@@ -41,14 +41,15 @@ def played_in(session_id: str) -> ColumnElement[bool]:
 
 
 def own_values(
-    statistics: stats.Statistics, session_id: str, owner: str
+    statistics: stats.Statistics, session_id: str, owner: str, owner_seat: int = 0
 ) -> Mapping[str, float] | None:
-    """The values of ``session_id``'s player in an episode owned (seat 0) by session ``owner``.
+    """The values of ``session_id``'s player in an episode owned by session ``owner``.
 
-    Seat 0 plays ``game_0>player_0``; the other seat of a match ``game_0>player_1``. None if the
+    The owner plays ``owner_seat`` (0, or the task's :attr:`~Task.human_seat` when an AI
+    partner plays seat 0); the other seat of a match ``game_0>player_1``. None if the
     statistics have no values for that agent.
     """
-    return statistics.get(agent_id(0 if owner == session_id else 1))
+    return statistics.get(agent_id(owner_seat if owner == session_id else 1))
 
 
 def session_statistics(per_episode: Sequence[Mapping[str, float]]) -> dict[str, float]:
@@ -111,7 +112,7 @@ class SessionProgress:
                 live = self.live.values(episode_id)
                 if live is not None:
                     chosen = live.counted if live.counted is not None else live.statistics
-            own = None if chosen is None else own_values(chosen, session.id, owner)
+            own = None if chosen is None else own_values(chosen, session.id, owner, task.human_seat)
             if own is not None:
                 per_episode.append(own)
         values = session_statistics(per_episode)

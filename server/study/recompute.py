@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from crowdplay import episode
-from crowdplay.episode import DEFAULT_AGENT
 from crowdplay.errors import ConfigError
 from crowdplay.server.database import Database
 from crowdplay.server.models import Episode, Session
@@ -127,14 +126,14 @@ async def recompute(
                     )
                 ).one()
                 merged = _merge(stored, values)
-                quality = tasks[task_id].quality
+                quality, agent = tasks[task_id].quality, tasks[task_id].human_agent
                 await s.execute(
                     update(Episode)
                     .where(Episode.id == episode_id)
                     .values(
                         statistics=merged,
                         counted_statistics=_merge(stored_counted, counted),
-                        quality_met=meets(quality, merged.get(DEFAULT_AGENT, {})),
+                        quality_met=meets(quality, merged.get(agent, {})),
                     )
                 )
             sessions.add(session_id)

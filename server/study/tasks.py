@@ -18,8 +18,9 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from crowdplay import roms
-from crowdplay.episode import DEFAULT_AGENT
+from crowdplay.episode import DEFAULT_AGENT, agent_id
 from crowdplay.errors import ConfigError, UnknownRom, UnsupportedEnvironment
+from crowdplay.policies import default_policy_dir
 from crowdplay.server.study.consent import Consent, parse_consent, treatment_terms
 from crowdplay.server.study.incentives import (
     Requirement,
@@ -27,6 +28,7 @@ from crowdplay.server.study.incentives import (
     parse_requirements,
     parse_treatment,
 )
+from crowdplay.server.study.seats import HUMAN, parse_seats, policy_of
 from crowdplay.verifier import make_env, open_emulator, stats
 
 __all__ = ["Task", "load_tasks"]
@@ -59,8 +61,6 @@ _FIELDS = {
     "seats",
     "lobby_minutes",
 }
-_SEAT_KINDS = ("human",)
-"""What may sit in a seat of a two-player task (an AI partner comes later)."""
 _RESERVED_IDS = {"auto"}
 """Task ids that name something else (``/play/auto`` is automatic assignment)."""
 
@@ -124,7 +124,10 @@ class Task:
             headline statistics and every statistic the task's requirements name).
         players: 1, or 2 for a task that pairs two participants in one game (docs/two-players.md):
             ``mode`` is then one of the game's two-player modes.
-        seats: who plays each player: ``("human",)``, or ``("human", "human")`` for two players.
+        seats: who plays each player: ``("human",)``; for two players ``("human", "human")``
+            (a waiting room pairs two participants), or one human seat and one
+            ``"ai:<policy>"`` seat (the participant plays alone beside the AI partner,
+            server/study/seats.py).
         lobby_minutes: how long a lone participant of a two-player task waits in the waiting room
             before the completion step.
     """
@@ -185,13 +188,40 @@ class Task:
             "seats": list(self.seats),
         }
 
+    @property
+    def ai_partner(self) -> str | None:
+        """The policy of this task's AI seat, None when every seat is human."""
+        return next((p for p in map(policy_of, self.seats) if p is not None), None)
+
+    @property
+    def human_seat(self) -> int:
+        """The seat of the participant who owns an episode of this task (``Episode.session_id``).
+
+        Seat 0, except in a task whose AI partner plays seat 0.
+        """
+        return self.seats.index(HUMAN)
+
+    @property
+    def human_agent(self) -> str:
+        """The agent (``game_0>player_<seat>``) of :attr:`human_seat`."""
+        return agent_id(self.human_seat)
+
+    def controllers(self, players: int) -> tuple[str, ...]:
+        """Who controls each player of an episode of this task with ``players`` players.
+
+        The seats for an episode of the task's own players; ``"human"`` for each player of an
+        episode played alone (:meth:`alone`).
+        """
+        return self.seats if players == self.players else (HUMAN,) * players
+
     def alone(self) -> Task:
         """The task as one participant plays it alone: one player, the game's default mode.
 
         A participant of a two-player task whose partner left may go on alone
-        (docs/two-players.md); the one-player episode cannot use a two-player mode.
+        (docs/two-players.md); the one-player episode cannot use a two-player mode. A task with
+        an AI partner is already played alone (both players in the participant's browser).
         """
-        if self.players == 1:
+        if self.players == 1 or self.ai_partner is not None:
             return self
         return dataclasses.replace(self, players=1, seats=("human",), mode=None)
 
@@ -230,8 +260,13 @@ class Task:
         return "points" if statistic in _POINTS else "count"
 
 
-def load_tasks(path: Path) -> dict[str, Task]:
+def load_tasks(path: Path, policy_dir: Path | None = None) -> dict[str, Task]:
     """Read and check the tasks file; return the tasks by id, in file order.
+
+    Args:
+        path: the tasks file (TOML).
+        policy_dir: where the policies of ``ai:<policy>`` seats are (default:
+            :func:`crowdplay.policies.default_policy_dir`).
 
     Raises:
         ConfigError: the file is missing or not TOML, or a task has a bad field (named).
@@ -253,9 +288,11 @@ def load_tasks(path: Path) -> dict[str, Task]:
         raise ConfigError(f"tasks file {path} has no [[task]] tables")
     treatments = _treatments(doc.get("treatment", []), path)
     study_consent = parse_consent(doc.get("consent", {}), f"{path}: [consent]")
+    policies = default_policy_dir() if policy_dir is None else policy_dir
     tasks: dict[str, Task] = {}
     for index, entry in enumerate(entries):
-        task = _task(entry, f"{path}: task #{index + 1}", treatments, study_consent)
+        where = f"{path}: task #{index + 1}"
+        task = _task(entry, where, treatments, study_consent, policies)
         if task.id in tasks:
             raise ConfigError(f"{path}: task id {task.id!r} appears twice")
         tasks[task.id] = task
@@ -279,7 +316,11 @@ def _treatments(entries: object, path: Path) -> dict[str, Treatment]:
 
 
 def _task(
-    entry: dict[str, Any], where: str, treatments: dict[str, Treatment], study_consent: Consent
+    entry: dict[str, Any],
+    where: str,
+    treatments: dict[str, Treatment],
+    study_consent: Consent,
+    policy_dir: Path,
 ) -> Task:
     if "id" in entry:
         where = f"{where.split(':')[0]}: task {entry['id']!r}"
@@ -326,7 +367,7 @@ def _task(
     url = entry.get("completion_url")
     if url is not None and not (isinstance(url, str) and url.startswith("https://")):
         raise ConfigError(f"{where}: field 'completion_url' must be an https:// URL")
-    players, seats = _seats(entry, where)
+    players, seats = parse_seats(entry, where, policy_dir)
     _check(where, entry, "lobby_minutes", float, lambda v: v > 0, "a positive number")
     if "lobby_minutes" in entry and players == 1:
         raise ConfigError(f"{where}: field 'lobby_minutes' is only for a task with players = 2")
@@ -366,10 +407,10 @@ def _task(
         )
     chosen = tuple(treatments[i] for i in ids)
     waiting = [t.id for t in chosen if t.pay_waiting]
-    if waiting and players == 1:
+    if waiting and seats.count(HUMAN) < 2:
         raise ConfigError(
             f"{where}: field 'treatments': treatment {waiting[0]!r} has pay_waiting, which is "
-            "only for a task with players = 2 (a one-player task has no waiting room)"
+            "only for a task with players = 2 and two human seats (the tasks with a waiting room)"
         )
     needed = {r.statistic for r in quality}
     for treatment in chosen:
@@ -420,25 +461,6 @@ def _task(
         if name in values:
             values[name] = float(values[name])
     return Task(**values)
-
-
-def _seats(entry: dict[str, Any], where: str) -> tuple[int, tuple[str, ...]]:
-    """The task's ``players`` (1 or 2) and ``seats`` (one kind per player; default all human)."""
-    players = entry.get("players", 1)
-    if not isinstance(players, int) or isinstance(players, bool) or players not in (1, 2):
-        raise ConfigError(f"{where}: field 'players' must be 1 or 2, got {players!r}")
-    seats = entry.get("seats", ["human"] * players)
-    if not (isinstance(seats, list) and len(seats) == players):
-        raise ConfigError(
-            f"{where}: field 'seats' must be a list of {players} seat(s) (one per player), "
-            f"got {seats!r}"
-        )
-    for index, kind in enumerate(seats):
-        if kind not in _SEAT_KINDS:
-            raise ConfigError(
-                f"{where}: field 'seats': seat {index} is {kind!r}; accepted: {list(_SEAT_KINDS)}"
-            )
-    return players, tuple(seats)
 
 
 def _named(requirements: tuple[Requirement, ...]) -> list[str]:

@@ -61,7 +61,7 @@ def create_app(settings: Settings, *, seeds: Callable[[], int] | None = None) ->
     Raises:
         ConfigError: the tasks file is invalid (the message names the task and field).
     """
-    tasks = load_tasks(settings.tasks_file)
+    tasks = load_tasks(settings.tasks_file, settings.policy_dir)
     app = Quart(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     db = Database(settings.database_url)

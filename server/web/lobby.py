@@ -48,6 +48,11 @@ async def _two_player_session() -> tuple[Session, Task]:
     task = state().tasks[session.task_id]
     if task.players != 2:
         raise BadRequest(f"task {task.id!r} is for one player: it has no waiting room")
+    if task.ai_partner is not None:
+        raise BadRequest(
+            f"task {task.id!r}'s partner is an AI ({task.ai_partner}): it has no waiting room; "
+            "POST /api/episodes starts its games"
+        )
     if session.finished_at is not None:
         raise BadRequest("this session has finished; it cannot wait for a partner")
     return session, task

@@ -214,8 +214,10 @@ async def get_session() -> Response:
 async def new_episode() -> Response:
     """Issue a new episode (seed and settings) for the caller's session.
 
-    For a two-player task this is a one-player episode (the participant goes on alone, in the
-    game's default mode); the pair's episode comes from the waiting room (web/lobby.py).
+    For a task with two human seats this is a one-player episode (the participant goes on
+    alone, in the game's default mode); the pair's episode comes from the waiting room
+    (web/lobby.py). For a task with an AI partner it is the task's two-player episode, both
+    players emulated in the participant's browser.
     """
     session = await current_session()
     if session.finished_at is not None:

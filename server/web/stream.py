@@ -125,6 +125,14 @@ class _ProgressPush:
         if self.task is not None:
             self.task.cancel()
 
+    def _agent(self, session: Session) -> str:
+        """The agent the session's participant plays in its own episodes.
+
+        Player A, or the task's human seat beside an AI partner playing seat 0.
+        """
+        task = self.server.tasks.get(session.task_id)
+        return DEFAULT_AGENT if task is None else task.human_agent
+
     async def _send(self) -> None:
         """Send the latest values, then any newer ones that came meanwhile, paced."""
         while self.latest is not None and self.latest is not self.sent:
@@ -144,7 +152,7 @@ class _ProgressPush:
                 {
                     "type": "progress",
                     "frame": values.frame,
-                    "episode": values.statistics.get(DEFAULT_AGENT, {}),
+                    "episode": values.statistics.get(self._agent(session), {}),
                     "diverged": values.diverged,
                     **report,
                 },
