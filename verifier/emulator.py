@@ -2,7 +2,8 @@
 
 Replay is normative (docs/log-format.md): a fresh emulator, ``random_seed``,
 ``repeat_action_probability``, ``frame_skip`` = 1 and ``max_num_frames_per_episode`` set, the ROM
-loaded, mode and difficulty selected, a reset, then one ``act`` per frame. The browser's
+loaded, mode and difficulty selected, a reset, then one ``act`` per frame, a log's RAM writes
+applied after their frames (:mod:`crowdplay.verifier.events`). The browser's
 WebAssembly build (wasm/engine.mjs) performs the same calls in the same order.
 
 ale-py's public API drives only player A, so :class:`AlePyEmulator` replays one-player logs and
@@ -61,6 +62,10 @@ class Emulator(Protocol):
 
     def ram(self) -> bytes:
         """The 128 bytes of RAM after the last frame."""
+        ...
+
+    def set_ram(self, address: int, value: int) -> None:
+        """ALE's ``setRAM``: write ``value`` (0-255) to RAM index ``address`` (0-127)."""
         ...
 
     def lives(self) -> tuple[int, ...]:
@@ -133,6 +138,10 @@ class AlePyEmulator:
     def ram(self) -> bytes:
         """RAM after the last frame; see :meth:`Emulator.ram`."""
         return self._ale.getRAM().tobytes()
+
+    def set_ram(self, address: int, value: int) -> None:
+        """ALE's ``setRAM``; see :meth:`Emulator.set_ram`."""
+        self._ale.setRAM(address, value)
 
     def lives(self) -> tuple[int, ...]:
         """Lives per player; see :meth:`Emulator.lives`."""

@@ -99,6 +99,10 @@ class NativeEmulator:
         ram: bytes = self._emulator.ram()
         return ram
 
+    def set_ram(self, address: int, value: int) -> None:
+        """ALE's ``setRAM`` in the shared C++; see :meth:`Emulator.set_ram`."""
+        self._emulator.set_ram(address, value)
+
     def lives(self) -> tuple[int, ...]:
         """Lives per player; see :meth:`Emulator.lives`."""
         if self.players == 1:

@@ -18,9 +18,11 @@ from crowdplay.episode import (
     EndReason,
     EnvSpec,
     EpisodeLog,
+    Event,
     ram_digest,
 )
 from crowdplay.verifier.emulator import open_emulator
+from crowdplay.verifier.events import RamWrites
 
 __all__ = ["make_env", "record"]
 
@@ -80,6 +82,7 @@ def record(
     episode_id: str,
     checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL,
     partial: bool = False,
+    events: Sequence[Event] = (),
 ) -> EpisodeLog:
     """Replay ``actions`` and return the complete log with checkpoints and end.
 
@@ -93,16 +96,22 @@ def record(
         episode_id: the id to record.
         checkpoint_interval: K, frames between checkpoints.
         partial: leave ``end`` (and the final off-interval checkpoint) out, as a closed tab would.
+        events: events to apply and record (sorted by frame); those after the last frame played
+            are left out of the log.
     """
     emulator = open_emulator(env, seed)
+    writes = RamWrites(events)
+    writes.apply(emulator, 0)
     cumulative = [0] * env.players
     checkpoints = []
     frame = 0
     total = len(actions[0])
     while frame < total:
         stop = min(total, (frame // checkpoint_interval + 1) * checkpoint_interval)
+        stop = min(stop, writes.next_frame(frame) or stop)
         run = emulator.run(actions, frame, stop)
         frame += run.frames
+        writes.apply(emulator, frame)
         cumulative = [c + r for c, r in zip(cumulative, run.rewards, strict=True)]
         ended = emulator.terminated() or emulator.truncated()
         if frame % checkpoint_interval == 0 or ((ended or frame == total) and not partial):
@@ -122,4 +131,5 @@ def record(
         checkpoints=tuple(checkpoints),
         end=None if partial else End(frame, reason),
         checkpoint_interval=checkpoint_interval,
+        events=tuple(e for e in events if e.frame <= frame),
     )

@@ -14,9 +14,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from crowdplay.episode import Checkpoint, EnvSpec, EpisodeLog, ram_digest
+from crowdplay.episode import Checkpoint, EnvSpec, EpisodeLog, Event, ram_digest
 from crowdplay.errors import InvalidArgument, ReplayDiverged
 from crowdplay.verifier.emulator import open_emulator
+from crowdplay.verifier.events import RamWrites
 
 __all__ = [
     "ScreenKind",
@@ -124,14 +125,25 @@ class Replayer:
         env: the episode's settings.
         seed: the episode's seed.
         screens: render each frame's screen (``"rgb"`` or ``"grayscale"``), or None.
+        events: the episode's events; their RAM writes are applied after their frames (those
+            at frame 0 at once, after the reset).
 
     Raises:
         UnknownRom, RomMismatch, UnsupportedEnvironment: see
             :func:`crowdplay.verifier.open_emulator`.
     """
 
-    def __init__(self, env: EnvSpec, seed: int, *, screens: ScreenKind | None = None) -> None:
+    def __init__(
+        self,
+        env: EnvSpec,
+        seed: int,
+        *,
+        screens: ScreenKind | None = None,
+        events: Sequence[Event] = (),
+    ) -> None:
         self._emulator = open_emulator(env, seed)
+        self._writes = RamWrites(events)
+        self._writes.apply(self._emulator, 0)
         self._render = {
             "rgb": self._emulator.screen_rgb,
             "grayscale": self._emulator.screen_grayscale,
@@ -185,8 +197,9 @@ class Replayer:
             if self.ended:
                 return
             rewards = self._emulator.step(frame_actions)
-            ram = self._emulator.ram()
             self.frame += 1
+            self._writes.apply(self._emulator, self.frame)
+            ram = self._emulator.ram()
             self._cumulative = [c + r for c, r in zip(self._cumulative, rewards, strict=True)]
             checkpoint = by_frame.get(self.frame)
             if checkpoint is not None:
@@ -220,7 +233,7 @@ def _compare(frame: int, ram: bytes, cumulative: tuple[int, ...], checkpoint: Ch
 
 def _replay(log: EpisodeLog, screens: ScreenKind | None, check: bool) -> Iterator[Transition]:
     """The generator behind :func:`transitions`, with ``screens`` already validated."""
-    replayer = Replayer(log.env, log.seed, screens=screens)
+    replayer = Replayer(log.env, log.seed, screens=screens, events=log.events)
     yield from replayer.feed(
         [a[: log.num_frames] for a in log.actions],
         log.checkpoints if check else (),

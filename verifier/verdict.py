@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from crowdplay.episode import Checkpoint, End, EnvSpec, EpisodeLog
+from crowdplay.episode import Checkpoint, End, EnvSpec, EpisodeLog, Event
 from crowdplay.errors import ReplayDiverged, RomMismatch, UnknownRom, UnsupportedEnvironment
 from crowdplay.verifier.replay import Replayer, controllers_per_frame
 from crowdplay.verifier.stats import Collectors, Statistics
@@ -118,6 +118,8 @@ class Verification:
             :func:`crowdplay.verifier.stats.collector_names`); None runs the game's defaults.
         count_frames: also keep the statistics as they were after this many frames (the
             verdict's ``counted``); None counts every frame.
+        events: the episode's events, whose RAM writes the replay applies at their frames (a
+            server passes its schedule's, :mod:`crowdplay.server.study.shocks`).
 
     Raises:
         ConfigError: ``statistics`` names an unknown collector or one for another game.
@@ -131,12 +133,14 @@ class Verification:
         seed: int,
         statistics: Sequence[str] | None = None,
         count_frames: int | None = None,
+        *,
+        events: Sequence[Event] = (),
     ) -> None:
         self.episode_id = episode_id
         self.collectors = Collectors(env, statistics)
         self.count_frames = count_frames
         self._counted: Statistics | None = self.collectors.values() if count_frames == 0 else None
-        self._replayer = Replayer(env, seed)
+        self._replayer = Replayer(env, seed, events=events)
         self._verified = 0  # the last checkpoint frame that matched
         self._checkpoints = 0
         self._rejection: tuple[int, str] | None = None
@@ -276,7 +280,9 @@ def verify(
         ('accepted', 120)
     """
     try:
-        verification = Verification(log.episode_id, log.env, log.seed, statistics, count_frames)
+        verification = Verification(
+            log.episode_id, log.env, log.seed, statistics, count_frames, events=log.events
+        )
     except (UnknownRom, RomMismatch, UnsupportedEnvironment) as err:
         return unusable(log.episode_id, str(err))
     verification.feed(log.actions, log.checkpoints, controllers_per_frame(log))

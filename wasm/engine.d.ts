@@ -48,6 +48,8 @@ export interface EpisodeEmulator {
   /** Hex of the first 8 bytes of SHA-256 over the 128 RAM bytes. */
   ramDigest(): string;
   ram(): Uint8Array;
+  /** ALE's setRAM (address 0..127, value 0..255); throws AleError outside them. */
+  setRam(address: number, value: number): void;
   /** Remaining lives per player (player B: from the two-player RAM rules). */
   lives(): number[];
   /** Game over without truncation. */

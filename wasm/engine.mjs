@@ -4,7 +4,8 @@
 // Setup is normative and identical to the Python verifier (see wasm/README.md):
 // fresh ALE, setInt("random_seed"), setFloat("repeat_action_probability"),
 // setInt("frame_skip", 1), setInt("max_num_frames_per_episode"), loadROM, setMode,
-// setDifficulty, reset_game, then one act per frame.
+// setDifficulty, reset_game, then one act per frame, a log's RAM writes applied after their
+// frames (wasm/events.mjs).
 
 /** Raised for every invalid input or emulator error surfaced by this module. */
 export class AleError extends Error {
@@ -128,6 +129,8 @@ function wrap(emu, players) {
         : (actions) => (validate(actions), [emu.act2(actions[0], actions[1]), emu.rewardB()]),
     ramDigest: () => emu.ramDigest(),
     ram: () => emu.ram(),
+    // ALE's setRAM: a log's ram_write events (wasm/events.mjs, docs/log-format.md step 7).
+    setRam: (address, value) => check(emu.setRam(address, value)),
     lives: () => (players === 1 ? [emu.lives()] : [emu.lives(), emu.livesB()]),
     gameOver: () => emu.gameOver(),
     truncated: () => emu.truncated(),

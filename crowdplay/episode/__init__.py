@@ -1,4 +1,4 @@
-"""The episode log (format ``crowdplay.episode/1``): value types, JSON and compact forms, digest.
+"""The episode log (``crowdplay.episode/1`` and ``/2``): types, JSON and compact forms, digest.
 
 Example:
     >>> from crowdplay import episode
@@ -11,10 +11,12 @@ from crowdplay.episode.agents import DEFAULT_AGENT, agent_id, player_index
 from crowdplay.episode.canonical import dumps, from_dict, loads, read, to_dict, write
 from crowdplay.episode.compact import decode, encode, is_compact
 from crowdplay.episode.digest import RAM_SIZE, ram_digest
+from crowdplay.episode.events import EVENT_KINDS, Event, EventKind, EventWarning
 from crowdplay.episode.model import (
     DEFAULT_CHECKPOINT_INTERVAL,
     END_REASONS,
     FORMAT,
+    FORMAT_WITH_EVENTS,
     MAX_FRAMES,
     MAX_REWARD,
     MAX_SEED,
@@ -31,6 +33,7 @@ from crowdplay.episode.model import (
 
 __all__ = [
     "FORMAT",
+    "FORMAT_WITH_EVENTS",
     "SUPPORTED_FORMATS",
     "NUM_ACTIONS",
     "DEFAULT_CHECKPOINT_INTERVAL",
@@ -45,6 +48,10 @@ __all__ = [
     "ControllerRun",
     "End",
     "EpisodeLog",
+    "EVENT_KINDS",
+    "EventKind",
+    "Event",
+    "EventWarning",
     "RAM_SIZE",
     "ram_digest",
     "to_dict",

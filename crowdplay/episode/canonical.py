@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from crowdplay.episode.events import Event, EventWarning
 from crowdplay.episode.model import (
     DEFAULT_CHECKPOINT_INTERVAL,
     FORMAT,
+    FORMAT_WITH_EVENTS,
     NUM_ACTIONS,
     SUPPORTED_FORMATS,
     Checkpoint,
@@ -38,6 +40,7 @@ _KNOWN = {
     "checkpoints",
     "end",
     "client",
+    "events",
 }
 _ENV_FIELDS = (
     "game",
@@ -55,7 +58,7 @@ _ENV_FIELDS = (
 def to_dict(log: EpisodeLog) -> dict[str, Any]:
     """The log as JSON-ready values, fields in the documented order."""
     out: dict[str, Any] = {
-        "format": FORMAT,
+        "format": log.format,
         "episode_id": log.episode_id,
         "env": {name: getattr(log.env, name) for name in _ENV_FIELDS},
         "seed": log.seed,
@@ -70,6 +73,8 @@ def to_dict(log: EpisodeLog) -> dict[str, Any]:
     out["checkpoints"] = [
         {"frame": c.frame, "digest": c.digest, "rewards": list(c.rewards)} for c in log.checkpoints
     ]
+    if log.events:
+        out["events"] = [_event_dict(e) for e in log.events]
     if log.end is not None:
         out["end"] = {"frame": log.end.frame, "reason": log.end.reason}
     if log.client is not None:
@@ -121,6 +126,7 @@ def from_parts(
         controllers=None if controllers is None else _controllers(controllers),
         checkpoint_interval=doc.get("checkpoint_interval", DEFAULT_CHECKPOINT_INTERVAL),
         client=None if client is None else _object(client, "client"),
+        events=_events(doc),
         extra={k: v for k, v in doc.items() if k not in _KNOWN},
     )
 
@@ -228,3 +234,72 @@ def _controllers(value: object) -> tuple[tuple[ControllerRun, ...], ...]:
             )
         )
     return tuple(out)
+
+
+def _event_dict(event: Event) -> dict[str, Any]:
+    out: dict[str, Any] = {"frame": event.frame, "kind": event.kind}
+    if event.kind == "ram_write":
+        out["writes"] = [list(pair) for pair in event.writes]
+    else:
+        out["text"] = event.text
+    if event.warning is not None:
+        out["warning"] = {"frames": event.warning.frames, "text": event.warning.text}
+    if event.name is not None:
+        out["name"] = event.name
+    return out
+
+
+_EVENT_FIELDS = {"frame", "kind", "writes", "text", "warning", "name"}
+
+
+def _events(doc: Mapping[str, Any]) -> tuple[Event, ...]:
+    """The log's ``events``, checked against its format: ``/2`` has events, ``/1`` has none."""
+    if doc.get("format") == FORMAT:
+        if "events" in doc:
+            raise MalformedLog(
+                f"events needs format {FORMAT_WITH_EVENTS!r}: a {FORMAT} reader would replay the "
+                "log without applying them"
+            )
+        return ()
+    events = tuple(_event(e, i) for i, e in enumerate(_list(doc.get("events", []), "events")))
+    if not events:
+        raise MalformedLog(
+            f"a {FORMAT_WITH_EVENTS} log must have at least one event; one without is {FORMAT}"
+        )
+    return events
+
+
+def _event(value: object, index: int) -> Event:
+    where = f"events[{index}]"
+    e = _object(value, where)
+    unknown = sorted(set(e) - _EVENT_FIELDS)
+    if unknown:
+        raise MalformedLog(f"{where} has unknown fields {unknown}; known: {sorted(_EVENT_FIELDS)}")
+    kind = _field(e, "kind", where)
+    writes: tuple[tuple[int, int], ...] = ()
+    if kind == "ram_write":
+        pairs = _list(_field(e, "writes", where), f"{where}.writes")
+        writes = tuple(
+            tuple(_list(pair, f"{where}.writes[{i}]"))  # length and values checked by Event
+            for i, pair in enumerate(pairs)
+        )
+    elif "writes" in e and kind == "prompt":
+        raise MalformedLog(f"{where}: only a ram_write has writes, this is {kind!r}")
+    warning = e.get("warning")
+    if warning is not None:
+        w = _object(warning, f"{where}.warning")
+        warning = EventWarning(
+            frames=_field(w, "frames", f"{where}.warning"),
+            text=_field(w, "text", f"{where}.warning"),
+        )
+    try:
+        return Event(
+            frame=_field(e, "frame", where),
+            kind=kind,
+            writes=writes,
+            text=e.get("text"),
+            warning=warning,
+            name=e.get("name"),
+        )
+    except MalformedLog as err:
+        raise MalformedLog(f"{where}: {err}") from None

@@ -1,8 +1,10 @@
-"""The episode log, format ``crowdplay.episode/1``, as frozen value types.
+"""The episode log, formats ``crowdplay.episode/1`` and ``/2``, as frozen value types.
 
 A log carries everything needed to reproduce an episode in ale-py: the environment settings, the
 server-issued seed and one action per player per frame; checkpoints (RAM digest and cumulative
-rewards every K frames and at the end) let a replay prove it saw the same game. The field names
+rewards every K frames and at the end) let a replay prove it saw the same game. A log with events
+(RAM writes, prompts: :mod:`crowdplay.episode.events`) is format ``/2``; one without stays ``/1``.
+The field names
 are a contract (docs/log-format.md); objects validate themselves when built, so a log that exists
 is consistent.
 """
@@ -14,10 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from crowdplay.episode.events import Event
 from crowdplay.errors import ActionOutOfRange, InconsistentLog, MalformedLog
 
 __all__ = [
     "FORMAT",
+    "FORMAT_WITH_EVENTS",
     "SUPPORTED_FORMATS",
     "NUM_ACTIONS",
     "DEFAULT_CHECKPOINT_INTERVAL",
@@ -35,9 +39,12 @@ __all__ = [
 ]
 
 FORMAT = "crowdplay.episode/1"
-"""The format this code writes."""
+"""The format this code writes for a log without events."""
 
-SUPPORTED_FORMATS = (FORMAT,)
+FORMAT_WITH_EVENTS = "crowdplay.episode/2"
+"""The format written for a log with events: a reader that does not apply them refuses it."""
+
+SUPPORTED_FORMATS = (FORMAT, FORMAT_WITH_EVENTS)
 """The formats this code reads."""
 
 NUM_ACTIONS = 18
@@ -252,6 +259,8 @@ class EpisodeLog:
         controllers: per player, run-length encoded controllers covering every frame.
         checkpoint_interval: K, frames between checkpoints.
         client: optional client-side timing (free-form JSON object).
+        events: RAM writes and prompts in frame order; a non-empty tuple makes the log format
+            ``/2``.
         extra: top-level fields this version does not know, kept so conversions stay lossless.
     """
 
@@ -264,6 +273,7 @@ class EpisodeLog:
     controllers: tuple[tuple[ControllerRun, ...], ...] | None = None
     checkpoint_interval: int = DEFAULT_CHECKPOINT_INTERVAL
     client: Mapping[str, Any] | None = None
+    events: tuple[Event, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -287,6 +297,12 @@ class EpisodeLog:
         self._check_actions()
         self._check_controllers()
         self._check_checkpoints()
+        self._check_events()
+
+    @property
+    def format(self) -> str:
+        """The format this log is written in: ``/2`` when it has events, else ``/1``."""
+        return FORMAT_WITH_EVENTS if self.events else FORMAT
 
     @property
     def players(self) -> int:
@@ -389,3 +405,22 @@ class EpisodeLog:
                 + (" and at the end" if self.end is not None else "")
                 + f": {'; '.join(detail)}"
             )
+
+    def _check_events(self) -> None:
+        _require(
+            isinstance(self.events, tuple) and all(isinstance(e, Event) for e in self.events),
+            MalformedLog,
+            "events must be a sequence of events",
+        )
+        frames = [e.frame for e in self.events]
+        _require(
+            all(a <= b for a, b in zip(frames, frames[1:], strict=False)),
+            InconsistentLog,
+            f"events must be sorted by frame, got frames {frames[:10]}",
+        )
+        _require(
+            not frames or frames[-1] <= self.num_frames,
+            InconsistentLog,
+            f"an event at frame {frames[-1] if frames else 0} is past the last action "
+            f"(frame {self.num_frames})",
+        )

@@ -56,7 +56,8 @@ def _drop_checkpoint(doc: Doc) -> None:
 
 
 CASES = [
-    (_set("format", "crowdplay.episode/2"), UnsupportedFormat, "crowdplay.episode/2"),
+    (_set("format", "crowdplay.episode/3"), UnsupportedFormat, "crowdplay.episode/3"),
+    (_set("format", "crowdplay.episode/2"), MalformedLog, "at least one event"),
     (_delete("format"), UnsupportedFormat, "None"),
     (_delete("seed"), MalformedLog, "'seed'"),
     (_set("seed", -1), MalformedLog, "seed"),
