@@ -15,6 +15,7 @@ from crowdplay.server.study.payments import (
 from crowdplay.server.study.progress import SessionProgress, session_statistics
 from crowdplay.server.study.recompute import Recomputed, recompute
 from crowdplay.server.study.scores import cohort_view
+from crowdplay.server.study.shocks import Shock, Shocks, parse_shocks
 from crowdplay.server.study.tasks import Task, load_tasks
 from crowdplay.server.study.viewer import EpisodeView, episode_view
 
@@ -25,6 +26,8 @@ __all__ = [
     "Identity",
     "Recomputed",
     "SessionProgress",
+    "Shock",
+    "Shocks",
     "Task",
     "TokenSigner",
     "assign",
@@ -38,6 +41,7 @@ __all__ = [
     "load_tasks",
     "mark_bonus_paid",
     "overview",
+    "parse_shocks",
     "participant_sessions",
     "payments_csv",
     "pseudonym",
