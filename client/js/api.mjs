@@ -30,6 +30,8 @@ export class NetworkError extends Error {
  * @property {{minutes?: number, episodes?: number}} session
  * @property {string} controls the game's controls, as the participant reads them
  * @property {import("./messages").ConsentTemplate} consent the consent page's text
+ * @property {number} [players] 1 or 2
+ * @property {string[]} [seats] who plays each player: "human" or "ai:<policy>" (docs/tasks.md)
  */
 
 /**

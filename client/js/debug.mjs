@@ -37,6 +37,8 @@
  * @property {"stored" | null} raffle "stored" once the raffle form was accepted, else null
  * @property {boolean} connected whether the episode's stream is connected (the page says so
  *   when it is not)
+ * @property {import("./messages").PartnerStats | null} partner with an AI partner, what it did
+ *   in the current episode so far (its actions, inference times), updated once per chunk
  *
  * @typedef {object} KeyLatency
  * @property {string} episodeId
@@ -93,6 +95,7 @@ export function playDebug() {
     payment: undefined,
     raffle: null,
     connected: true,
+    partner: null,
   }));
 }
 

@@ -7,13 +7,16 @@
 // stall never turns into a burst of fast play) and sleeps with setTimeout until the next one.
 // requestAnimationFrame is never used: emulation speed does not depend on the display.
 //
-// A two-player episode (`env.players` = 2) is a MatchEpisode (match.mjs): rollback netcode on two
-// emulators, its relay messages passed through the page.
+// A two-player episode (`env.players` = 2) of two humans is a MatchEpisode (match.mjs): rollback
+// netcode on two emulators, its relay messages passed through the page. One with an AI partner
+// (the start message's `partner`) is an Episode like a one-player one: the participant's keys
+// play their seat, the partner (partner.mjs) the other, and every chunk says who played what.
 //
 // Messages are typed in messages.d.ts.
 import { createEmulator, loadAle } from "../wasm/engine.mjs";
 import { actionFor } from "./keyboard.mjs";
 import { MatchEpisode } from "./match.mjs";
+import { Partner } from "./partner.mjs";
 
 /** @typedef {import("./messages").MainToWorker} MainToWorker */
 /** @typedef {import("./messages").WorkerToMain} WorkerToMain */
@@ -66,14 +69,16 @@ function post(message, transfer = []) {
   self.postMessage(message, transfer);
 }
 
-/** One episode being played: emulator, recorder and clock. */
+/** One episode being played: emulator, recorder and clock (and an AI partner's seat). */
 class Episode {
   /**
    * @param {EpisodeGrant} grant
    * @param {EpisodeEmulator} emu
+   * @param {Partner | null} [partner] the AI seat of a two-player episode
    */
-  constructor(grant, emu) {
+  constructor(grant, emu, partner = null) {
     this.grant = grant;
+    this.partner = partner;
     this.id = grant.episode_id;
     this.emu = emu;
     this.interval = grant.checkpoint_interval;
@@ -82,8 +87,8 @@ class Episode {
     this.totals = Array(emu.players).fill(0);
     /** Frames before the chunk being recorded. */
     this.chunkStart = 0;
-    /** @type {number[]} */
-    this.actions = [];
+    /** @type {number[][]} per player, the actions since the last chunk */
+    this.actions = Array.from({ length: emu.players }, () => []);
     /** @type {import("./messages").KeyRecord[]} */
     this.keys = [];
     /** @type {import("./messages").PauseRecord[]} */
@@ -163,14 +168,16 @@ class Episode {
     }
   }
 
-  /** Emulates one frame with the action of the keys held now. */
+  /** Emulates one frame with the action of the keys held now (and the partner's). */
   step() {
-    const action = actionFor(heldKeys);
-    const rewards = this.emu.act([action]);
+    const actions = [actionFor(heldKeys)];
+    if (this.partner !== null) actions.splice(this.partner.seat, 0, this.partner.next(this.emu, this.frame));
+    const rewards = this.emu.act(actions);
     const appliedMs = performance.timeOrigin + performance.now();
     rewards.forEach((r, p) => (this.totals[p] += r));
     this.frame += 1;
-    this.actions.push(action);
+    actions.forEach((a, p) => this.actions[p].push(a));
+    this.partner?.played(this.emu);
     for (const change of this.incoming) {
       this.keys.push([this.frame, change.key, change.down ? 1 : 0]);
       post({ type: "key-applied", episodeId: this.id, key: change.key, down: change.down, frame: this.frame, eventMs: change.atMs, appliedMs });
@@ -186,16 +193,23 @@ class Episode {
    * @param {EndReason | null} reason non-null for the final chunk
    */
   emitChunk(reason) {
+    const frames = this.frame - this.chunkStart;
     /** @type {ChunkBody} */
     const chunk = {
       start: this.chunkStart,
-      actions: [this.actions],
+      actions: this.actions,
       checkpoints: [{ frame: this.frame, digest: this.emu.ramDigest(), rewards: [...this.totals] }],
       end: reason === null ? null : { frame: this.frame, reason },
       client: { sent_at_ms: Date.now(), keys: this.keys, pauses: this.pauses },
     };
+    const partner = this.partner;
+    if (partner !== null) {
+      const human = [{ controller: "human", frames }];
+      chunk.controllers = this.actions.map((_, p) => (p === partner.seat ? partner.runs(frames) : human));
+      post({ type: "partner", episodeId: this.id, stats: structuredClone(partner.stats) });
+    }
     this.chunkStart = this.frame;
-    this.actions = [];
+    this.actions = this.actions.map(() => []);
     this.keys = [];
     this.pauses = [];
     post({ type: "chunk", episodeId: this.id, chunk });
@@ -206,7 +220,7 @@ class Episode {
     if (this.ended) return;
     // A final chunk holds at least one frame: if the participant finishes exactly on a chunk
     // boundary, the frame on screen is played out first (1/60 s).
-    if (this.actions.length === 0) {
+    if (this.actions[0].length === 0) {
       this.step();
       if (this.ended) return;
     }
@@ -216,6 +230,7 @@ class Episode {
     this.emitChunk(reason);
     post({ type: "ended", episodeId: this.id, end: { frame: this.frame, reason }, score: [...this.totals] });
     this.emu.delete();
+    this.partner?.close();
   }
 
   /** @param {boolean} hidden */
@@ -241,6 +256,7 @@ class Episode {
     this.ended = true;
     this.halt();
     this.emu.delete();
+    this.partner?.close();
   }
 }
 
@@ -260,17 +276,28 @@ async function start(message) {
   if (message.episode.env.players !== 2) earlyRelay = [];
   hidden = message.hidden;
   const grant = message.episode;
-  if (grant.env.players === 2) return startMatch(grant);
+  const spec = message.partner;
+  if (grant.env.players === 2 && spec === undefined) return startMatch(grant);
   let emu;
+  let partner = null;
   try {
-    if (grant.env.players !== 1) throw new Error(`this client plays one- and two-player games, got env.players = ${grant.env.players}`);
+    const players = spec === undefined ? 1 : 2;
+    if (grant.env.players !== players) {
+      throw new Error(`this client plays one-player games, and two-player games with a partner, got env.players = ${grant.env.players}`);
+    }
+    if (spec !== undefined && message.resume !== undefined) throw new Error("a game with an AI partner is not resumed");
     const [module, rom] = await Promise.all([aleModule(), romBytes(grant.rom_url)]);
     emu = createEmulator(module, { romBytes: rom, env: grant.env, seed: grant.seed });
+    if (spec !== undefined) {
+      partner = new Partner(spec);
+      partner.start(emu);
+    }
   } catch (e) {
-    post({ type: "error", episodeId: grant.episode_id, phase: "fatal", message: String(e instanceof Error ? e.message : e) });
+    emu?.delete();
+    post({ type: "error", episodeId: grant.episode_id, phase: message.resume === undefined ? "fatal" : "resume", message: String(e instanceof Error ? e.message : e) });
     return;
   }
-  const current = new Episode(grant, emu);
+  const current = new Episode(grant, emu, partner);
   if (message.resume !== undefined) {
     try {
       current.fastForward(message.resume);

@@ -45,6 +45,55 @@ export interface ChunkBody {
   checkpoints: Checkpoint[];
   end: End | null;
   client: ChunkTiming;
+  /** Per player, who played the chunk's frames (run-length); only with an AI partner. */
+  controllers?: ControllerRun[][];
+}
+
+/** A run of frames one controller played (docs/log-format.md, `controllers`). */
+export interface ControllerRun {
+  /** "human" or "ai:<policy>". */
+  controller: string;
+  frames: number;
+}
+
+/** A policy manifest as GET /api/policies/<name> answers it (docs/policies.md). */
+export interface PolicyManifest {
+  format: "crowdplay.policy/1";
+  name: string;
+  kind: "onnx" | "scripted";
+  game: string;
+  players: number[];
+  action_repeat: number;
+  script: string | null;
+  observation: string | null;
+  actions: number | null;
+  model_url?: string;
+}
+
+/** A task's AI partner, as the page gives it to the emulator worker (partner.mjs). */
+export interface PartnerSpec {
+  /** The seat it plays (0 or 1); the participant plays the other. */
+  seat: number;
+  /** "ai:<policy>", the controller the chunks name for its frames. */
+  controller: string;
+  manifest: PolicyManifest;
+  /** An ONNX policy's model (the manifest's `model_url`). */
+  modelUrl?: string;
+}
+
+/** What the partner did so far in an episode (the page's debug surface `partner`). */
+export interface PartnerStats {
+  policy: string;
+  kind: "onnx" | "scripted";
+  seat: number;
+  /** Frames played with each action id 0..17. */
+  counts: number[];
+  /** ONNX: inferences answered, their milliseconds in the policy worker (the latest ones),
+   *  the model's load time, and the error that stopped the policy (it then stands still). */
+  inferences: number;
+  inferenceMs: number[];
+  loadMs: number | null;
+  error: string | null;
 }
 
 /** The WebSocket chunk message. */
@@ -120,6 +169,8 @@ export interface StartMessage {
   resume?: ResumeFrom;
   /** Whether the page is hidden now (the worker starts paused then). */
   hidden: boolean;
+  /** The AI partner of a two-player episode played in this browser (no relay). */
+  partner?: PartnerSpec;
 }
 export interface KeysMessage {
   type: "keys";
@@ -241,7 +292,14 @@ export interface NetMessage {
   waiting: boolean;
   stats: import("./rollback.mjs").RollbackStats;
 }
+/** With an AI partner: what it did so far, once per chunk. */
+export interface PartnerMessage {
+  type: "partner";
+  episodeId: string;
+  stats: PartnerStats;
+}
 export type WorkerToMain =
+  | PartnerMessage
   | RelayOutMessage
   | NetMessage
   | StartedMessage

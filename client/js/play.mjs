@@ -19,7 +19,7 @@ import { consent, instructions, keyboardGate, preview, showEstimate } from "./in
 import { Keyboard } from "./keyboard.mjs";
 import { Panel } from "./panel.mjs";
 import { retrying } from "./retry.mjs";
-import { seatLabel, showsPartnerScore } from "./seats.mjs";
+import { loadPartner, partnerLabel, seatLabel, showsPartnerScore } from "./seats.mjs";
 import { Session, completion, openSession, platformOf } from "./session.mjs";
 
 /** @typedef {import("./api.mjs").Task} Task */
@@ -32,6 +32,7 @@ import { Session, completion, openSession, platformOf } from "./session.mjs";
 /** @typedef {import("./messages").WorkerToMain} WorkerToMain */
 /** @typedef {import("./messages").EpisodeListener} EpisodeListener */
 /** @typedef {import("./messages").EpisodeView} EpisodeView */
+/** @typedef {import("./messages").PartnerSpec} PartnerSpec */
 
 const MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE";
 const FRAME_MS = 1000 / 60;
@@ -69,9 +70,13 @@ class PlayView {
    * @param {string} options.token
    * @param {PlayDebug} options.debug
    * @param {(message: string) => void} options.fail shows that the page cannot go on
+   * @param {PartnerSpec | null} [options.partner] the task's AI partner, if it has one
    */
-  constructor(task, { terms, token, debug, fail }) {
+  constructor(task, { terms, token, debug, fail, partner = null }) {
     this.debug = debug;
+    this.partner = partner;
+    /** Whether the partner's failure was told (once per page). */
+    this._partnerFailureShown = false;
     this.fail = fail;
     /** @type {string | null} the episode the emulator was last asked to play */
     this.episodeId = null;
@@ -174,17 +179,20 @@ class PlayView {
    */
   play(grant, resume) {
     this.episodeId = grant.episode_id;
-    this.seat = /** @type {{seat?: number}} */ (grant).seat ?? 0;
+    const partner = grant.env.players === 2 ? this.partner : null;
+    this.seat = /** @type {{seat?: number}} */ (grant).seat ?? (partner === null ? 0 : 1 - partner.seat);
     const pair = grant.env.players === 2;
     $("seat").hidden = !pair;
     $("seat").textContent = pair ? seatLabel(grant.env.game, this.seat) : "";
+    $("partner").hidden = partner === null;
+    $("partner").textContent = partner === null ? "" : partnerLabel(grant.env.game, partner);
     $("partner-score-line").hidden = !pair || !showsPartnerScore(grant.env.game);
     this.debug.episodeId = grant.episode_id;
     this.debug.frame = 0;
     this.debug.score = [0];
     return new Promise((resolve) => {
       this._onStart = resolve;
-      this.send({ type: "start", episode: grant, resume, hidden: document.hidden });
+      this.send({ type: "start", episode: grant, resume, hidden: document.hidden, ...(partner === null ? {} : { partner }) });
     });
   }
 
@@ -244,6 +252,15 @@ class PlayView {
     switch (message.type) {
       case "relay":
         this.listener?.relay?.(message.message);
+        break;
+      case "partner":
+        this.debug.partner = message.stats;
+        if (message.stats.error !== null && !this._partnerFailureShown) {
+          this._partnerFailureShown = true;
+          console.error("crowdplay: AI partner:", message.stats.error);
+          this.notice(`Your AI partner could not start (${message.stats.error}): it stands still. Play on, or Finish.`);
+          setTimeout(() => this.notice(null), 5000);
+        }
         break;
       case "net":
         this.stalled(message.waiting);
@@ -372,14 +389,16 @@ async function main(debug) {
   const context = { taskId, token, treatment, debug, progress: null, platform: platformOf(params) };
   if (state.finished) return showEnd(await completion(taskId, token, status), { ...context, timeUp: false });
 
-  const view = new PlayView(task, { terms: treatment, token, debug, fail: (message) => fail(debug, message) });
+  const partner = await loadPartner(task, status);
+  status(null);
+  const view = new PlayView(task, { terms: treatment, token, debug, partner, fail: (message) => fail(debug, message) });
   const session = new Session(view, {
     taskId,
     token,
     debug,
     onFinished: (result, timeUp) => showEnd(result, { ...context, timeUp, progress: view.panel.report?.progress ?? null }),
     onFailed: (e) => fail(debug, describe(e)),
-    twoPlayers: /** @type {{players?: number}} */ (task).players === 2,
+    twoPlayers: task.players === 2 && partner === null,
   });
   $("time-estimate").hidden = true;
   showSection("play");
