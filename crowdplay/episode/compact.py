@@ -7,7 +7,9 @@ Layout (all integers little-endian)::
         u32 frames | actions, player by player, one byte per frame
         u32 checkpoints | per checkpoint: u32 frame, 8-byte digest, i64 reward per player
 
-It converts losslessly to and from the canonical JSON form (docs/log-format.md).
+It converts losslessly to and from the canonical JSON form (docs/log-format.md). A log's events
+(format ``/2``) travel in the header with its ``format``, so the layout, and the version byte,
+did not change for them.
 """
 
 from __future__ import annotations
