@@ -8,6 +8,7 @@ Example:
 """
 
 from crowdplay.verifier.emulator import AlePyEmulator, Emulator, Run, open_emulator
+from crowdplay.verifier.events import RamWrites
 from crowdplay.verifier.record import make_env, record
 from crowdplay.verifier.replay import (
     Replayer,
@@ -23,6 +24,7 @@ __all__ = [
     "AlePyEmulator",
     "Run",
     "open_emulator",
+    "RamWrites",
     "make_env",
     "record",
     "ScreenKind",

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from crowdplay.episode import Event
+from crowdplay.verifier.emulator import Emulator, Run
 
 __all__ = ["RamSetter", "RamWrites"]
 
@@ -50,3 +51,21 @@ class RamWrites:
         """Apply the writes at ``frame`` (none if there are none)."""
         for address, value in self._by_frame.get(frame, ()):
             emulator.set_ram(address, value)
+
+    def run(self, emulator: Emulator, actions: Sequence[bytes], start: int, stop: int) -> Run:
+        """:meth:`Emulator.run` over frames ``start+1 .. stop`` with the writes at those frames.
+
+        The writes at ``start`` are not applied (they belong to the frame before); like
+        :meth:`Emulator.run`, this stops after the frame on which the game ends.
+        """
+        frame = start
+        totals = [0] * emulator.players
+        while frame < stop:
+            segment = min(stop, self.next_frame(frame) or stop)
+            run = emulator.run(actions, frame, segment)
+            frame += run.frames
+            totals = [t + r for t, r in zip(totals, run.rewards, strict=True)]
+            self.apply(emulator, frame)
+            if frame < segment or emulator.terminated() or emulator.truncated():
+                break
+        return Run(frame - start, tuple(totals))

@@ -108,10 +108,8 @@ def record(
     total = len(actions[0])
     while frame < total:
         stop = min(total, (frame // checkpoint_interval + 1) * checkpoint_interval)
-        stop = min(stop, writes.next_frame(frame) or stop)
-        run = emulator.run(actions, frame, stop)
+        run = writes.run(emulator, actions, frame, stop)
         frame += run.frames
-        writes.apply(emulator, frame)
         cumulative = [c + r for c, r in zip(cumulative, run.rewards, strict=True)]
         ended = emulator.terminated() or emulator.truncated()
         if frame % checkpoint_interval == 0 or ((ended or frame == total) and not partial):

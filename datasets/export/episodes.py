@@ -30,7 +30,7 @@ from crowdplay.datasets import (
 )
 from crowdplay.episode import EnvSpec, EpisodeLog
 from crowdplay.errors import Error, InvalidArgument
-from crowdplay.verifier import open_emulator
+from crowdplay.verifier import RamWrites, open_emulator
 
 __all__ = [
     "NUM_ACTIONS",
@@ -236,13 +236,17 @@ def final_observation(
     frequency = preprocessing.downsample_frequency
     start = preprocessing.downsample_offset + (steps - 1) * frequency  # frames before last step
     emulator = open_emulator(log.env, log.seed)
+    writes = RamWrites(log.events)  # a /2 log's RAM writes, after their frames
+    writes.apply(emulator, 0)
     if start > 1:
-        emulator.run(log.actions, 0, start - 1)
+        writes.run(emulator, log.actions, 0, start - 1)
     if start >= 1:
         emulator.step([a[start - 1] for a in log.actions])
+        writes.apply(emulator, start)
     screens = [emulator.screen_grayscale()]
     for frame in range(start, min(start + frequency, log.num_frames)):
         emulator.step([a[frame] for a in log.actions])
+        writes.apply(emulator, frame + 1)
         screens.append(emulator.screen_grayscale())
         if emulator.terminated() or emulator.truncated():
             break
