@@ -15,18 +15,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createScriptedPolicy } from "../client/js/policies/index.mjs";
 import { AleError, createEmulator, loadAle } from "./engine.mjs";
 import { parseArgs, readRom, romDir, runCli } from "./roms.mjs";
-
-/** Mulberry32: a small seeded generator, so a run is reproducible. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./random.mjs";
 
 /** A seat's action source: (ram, frame) -> action. */
 function seat(spec) {
@@ -36,7 +25,7 @@ function seat(spec) {
   }
   if (Number.isInteger(spec?.constant)) return () => spec.constant;
   if (Number.isInteger(spec?.random)) {
-    const next = random(spec.random);
+    const next = mulberry32(spec.random);
     return () => Math.floor(next() * 18);
   }
   throw new AleError(`a seat is {"script"}, {"constant"} or {"random"}, got ${JSON.stringify(spec)}`);

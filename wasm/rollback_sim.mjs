@@ -25,22 +25,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { RollbackSession } from "../client/js/rollback.mjs";
 import { AleError, createEmulator, loadAle } from "./engine.mjs";
 import { parseArgs, readRom, romDir, runCli } from "./roms.mjs";
+import { mulberry32 } from "./random.mjs";
 
 const FRAME_MS = 1000 / 60;
 /** Simulated time after which the run gives up waiting for both seats to confirm the end. */
 const GRACE_MS = 30_000;
-
-/** Mulberry32: a small seeded generator, so a run is reproducible. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A min-heap of timed events; equal times keep their insertion order. */
 class Queue {
@@ -117,7 +106,7 @@ class Link {
  * at random instants (not on frame boundaries).
  */
 function inputSchedule(seed, untilMs, actions) {
-  const rng = random(seed);
+  const rng = mulberry32(seed);
   const changes = [{ atMs: 0, action: 0 }];
   for (let t = 80 + rng() * 320; t < untilMs; t += 80 + rng() * 320) {
     changes.push({ atMs: t, action: actions[Math.floor(rng() * actions.length)] });
@@ -146,7 +135,7 @@ runCli(async () => {
   const fresh = () => createEmulator(module, { romBytes, env, seed: spec.seed });
 
   const queue = new Queue();
-  const netRng = random(spec.net_seed);
+  const netRng = mulberry32(spec.net_seed);
   const spikes = spec.spikes ?? [];
   const up = [0, 1].map((s) => new Link(queue, spec.uplink, netRng, spikes.filter((x) => x.seat === s)));
   const down = [0, 1].map(() => new Link(queue, spec.downlink, netRng));
